@@ -1,0 +1,23 @@
+"""The project's one error tree. The runner's errors subclass these roots too."""
+
+
+class DeployscanError(Exception):
+    """Root of every error deployscan raises on purpose; edges catch it once."""
+
+
+class EventError(DeployscanError):
+    """An event (or an envelope of events) could not be read or understood."""
+
+
+class ImageRefError(DeployscanError):
+    """A string is not an image reference deployscan will use."""
+
+    reason = "invalid-image-reference"
+
+
+class ResolveError(DeployscanError):
+    """A lookup (task definition, function, ECR image) failed."""
+
+
+class LaunchError(DeployscanError):
+    """A build could not be started; the event must be retried."""

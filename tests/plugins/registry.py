@@ -1,0 +1,1 @@
+"""Fixtures for a real local OCI registry (docker-registry) and images built by code."""
