@@ -20,4 +20,11 @@ class ResolveError(DeployscanError):
 
 
 class LaunchError(DeployscanError):
-    """A build could not be started; the event must be retried."""
+    """A build could not be started; the event must be retried.
+
+    `throttled` is True when AWS said "not now" (account build limit, API throttling).
+    """
+
+    def __init__(self, message: str, *, throttled: bool = False) -> None:
+        super().__init__(message)
+        self.throttled = throttled
