@@ -1,0 +1,267 @@
+"""The one report model (`ScanReport`) every writer renders, and its JSON load/save.
+
+The model is plain frozen data: scanners produce `Finding`s, the policy decides, the pipeline
+assembles a `ScanReport`, writers render it. `report.json` is `ScanReport.to_dict()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from scanner_runner.errors import ReportError
+
+SCHEMA_VERSION = 1
+
+# Highest first. Qualys severities 5..1 map onto these in that order.
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK: dict[str, int] = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
+
+STATUS_PASSED = "passed"
+STATUS_FAILED = "failed"
+STATUS_ERROR = "error"
+STATUSES = (STATUS_PASSED, STATUS_FAILED, STATUS_ERROR)
+
+MODE_INVENTORY_ONLY = "inventory-only"
+
+
+def severity_from_qualys(level: int) -> str:
+    """Map a Qualys severity (5 highest .. 1) to a severity name; out-of-range clamps."""
+    level = max(1, min(5, int(level)))
+    return SEVERITIES[5 - level]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One vulnerability (or secret) in one package of the image."""
+
+    id: str
+    severity: str
+    title: str = ""
+    cves: tuple[str, ...] = ()
+    package: str = ""
+    installed_version: str = ""
+    fixed_version: str = ""
+    layer: str = ""
+    kind: str = "vulnerability"
+    # Set by the policy: why this finding breaks the policy, or why it is ignored.
+    violation: bool = False
+    ignored: str = ""
+
+    @property
+    def rank(self) -> int:
+        """Sort key: higher is more severe."""
+        return SEVERITY_RANK.get(self.severity, 0)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What was scanned."""
+
+    ref: str
+    registry: str = ""
+    repository: str = ""
+    tag: str = ""
+    digest: str = ""
+    platform: str = ""
+    image_id: str = ""
+    os: str = ""
+
+
+@dataclass(frozen=True)
+class TriggerInfo:
+    """Why it was scanned (from the build variables)."""
+
+    source: str = "manual"
+    account: str = ""
+    region: str = ""
+    resource_arn: str = ""
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class ScannerInfo:
+    """Which scanner ran, in which mode (`get-report`, `evaluate-policy`, `inventory-only`)."""
+
+    name: str
+    version: str = ""
+    mode: str = ""
+    verdict: str = ""  # QScanner policy verdict: ALLOW | DENY | AUDIT, when evaluated
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """The decision and its reason; `thresholds` records the limits that were applied."""
+
+    decision: str
+    reason: str
+    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    ignored: int = 0
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """The normalised result of one scan: the single source for every writer."""
+
+    image: ImageInfo
+    trigger: TriggerInfo
+    scanner: ScannerInfo
+    started_at: str
+    finished_at: str
+    status: str
+    policy: PolicyResult
+    findings: tuple[Finding, ...] = ()
+    vulnerability_data: bool = True
+    inventory_packages: int | None = None
+    build_id: str = ""
+    report_uri: str = ""
+    error: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts per severity of the findings that are not ignored."""
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for finding in self.findings:
+            if not finding.ignored and finding.severity in counts:
+                counts[finding.severity] += 1
+        return counts
+
+    @property
+    def violations(self) -> tuple[Finding, ...]:
+        """Findings that break the policy."""
+        return tuple(f for f in self.findings if f.violation)
+
+    def sorted_findings(self) -> list[Finding]:
+        """Findings most severe first, violations before others, then by id and package."""
+        return sorted(self.findings, key=_display_order)
+
+    def with_(self, **changes: Any) -> ScanReport:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `report.json` document (schema_version first, summary derived)."""
+        policy = asdict(self.policy)
+        policy["warnings"] = list(self.policy.warnings)
+        return {
+            "schema_version": self.schema_version,
+            "image": asdict(self.image),
+            "trigger": asdict(self.trigger),
+            "scanner": asdict(self.scanner),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "summary": self.summary,
+            "policy": policy,
+            "vulnerability_data": self.vulnerability_data,
+            "inventory_packages": self.inventory_packages,
+            "build_id": self.build_id,
+            "report_uri": self.report_uri,
+            "error": self.error,
+            "findings": [_finding_dict(f) for f in self.findings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
+        """Rebuild a report from `to_dict()` output; raises ReportError when it is not one."""
+        try:
+            if data.get("schema_version") != SCHEMA_VERSION:
+                raise ReportError(f"unsupported schema_version {data.get('schema_version')!r}")
+            policy = dict(data["policy"])
+            policy["warnings"] = tuple(policy.get("warnings", ()))
+            report = cls(
+                image=ImageInfo(**data["image"]),
+                trigger=TriggerInfo(**data["trigger"]),
+                scanner=ScannerInfo(**data["scanner"]),
+                started_at=str(data["started_at"]),
+                finished_at=str(data["finished_at"]),
+                status=str(data["status"]),
+                policy=PolicyResult(**policy),
+                findings=tuple(_finding_from(f) for f in data.get("findings", ())),
+                vulnerability_data=bool(data.get("vulnerability_data", True)),
+                inventory_packages=data.get("inventory_packages"),
+                build_id=str(data.get("build_id", "")),
+                report_uri=str(data.get("report_uri", "")),
+                error=str(data.get("error", "")),
+            )
+        except ReportError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReportError(f"not a deployscan report: {exc!r}") from exc
+        if report.status not in STATUSES:
+            raise ReportError(f"unknown report status {report.status!r}")
+        return report
+
+
+def _display_order(f: Finding) -> tuple[bool, int, bool, str, str]:
+    return (bool(f.ignored), -f.rank, not f.violation, f.id, f.package)
+
+
+_FINDING_FIELDS = tuple(Finding.__dataclass_fields__)
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    data = {name: getattr(finding, name) for name in _FINDING_FIELDS}
+    data["cves"] = list(finding.cves)
+    return data
+
+
+def _finding_from(data: Mapping[str, Any]) -> Finding:
+    values = dict(data)
+    values["cves"] = tuple(values.get("cves", ()))
+    finding = Finding(**values)
+    if finding.severity not in SEVERITY_RANK:
+        raise ValueError(f"unknown severity {finding.severity!r}")
+    return finding
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write a file via a temporary file in the same directory and rename it into place."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dumps(report: ScanReport) -> str:
+    """`report.json` text."""
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def save(report: ScanReport, path: Path) -> None:
+    """Save `report.json` atomically."""
+    write_atomic(path, dumps(report))
+
+
+def load(path: Path) -> ScanReport:
+    """Load a saved `report.json`; ReportError when missing, unreadable or not a report."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReportError(f"no report at {path}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"cannot read report {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ReportError(f"not a deployscan report: {path}")
+    return ScanReport.from_dict(data)
+
+
+def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
+    """Counts per severity name (all severities present, zero when none)."""
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    return counts

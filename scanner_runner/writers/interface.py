@@ -1,0 +1,47 @@
+"""The writer interface: a pure function from a ScanReport to the text of one output file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scanner_runner.report import ScanReport
+
+Render = Callable[[ScanReport], str]
+
+# Characters XML 1.0 cannot carry (and lone surrogates); scanner output is untrusted text.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One report format: its `--format` name, its file in the output dir, and its renderer."""
+
+    name: str
+    filename: str
+    media_type: str
+    render: Render
+
+
+def clean_text(value: str, limit: int | None = None) -> str:
+    """Drop characters no XML/HTML consumer accepts and cap the length (with an ellipsis)."""
+    text = _XML_INVALID.sub("", value)
+    if limit is not None and len(text) > limit:
+        return text[: max(0, limit - 1)] + "\u2026"
+    return text
+
+
+def short_digest(digest: str) -> str:
+    """`sha256:0123456789ab…` -> `0123456789ab` (12 hex characters), for titles and subjects."""
+    return digest.partition(":")[2][:12] if ":" in digest else digest[:12]
+
+
+def verdict_word(report: ScanReport) -> str:
+    """PASSED / FAILED / ERROR, plus a qualifier people must not miss."""
+    word = report.status.upper()
+    if report.status == "passed" and not report.vulnerability_data:
+        return "PASSED (inventory only: no vulnerability data)"
+    if report.policy.decision == "audit":
+        return "PASSED (AUDIT warning)"
+    return word
