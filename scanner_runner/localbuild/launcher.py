@@ -1,0 +1,120 @@
+"""`LocalBuildLauncher`: the dispatcher's `Launcher` seam, backed by the local executor.
+
+`start(request)` does what `StartBuild` does for the scan project (the request's variables become
+PLAINTEXT overrides on top of the project's environment) and then runs the build to completion
+before it returns the build id; `results[build_id]` holds what BatchGetBuilds would show.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dispatcher.errors import LaunchError
+from dispatcher.launch import BuildRequest
+from scanner_runner.localbuild.errors import LocalBuildError
+from scanner_runner.localbuild.executor import PhaseSink, new_build_id, run_build
+from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar
+from scanner_runner.localbuild.shell import OutputSink
+
+# What the project's source bundle holds (see the Makefile's `package`): the runner, installable.
+SOURCE_ENTRIES = ("pyproject.toml", "README.md", "dispatcher", "scanner_runner", "buildspecs")
+
+
+@dataclass(frozen=True)
+class LocalProject:
+    """The emulated CodeBuild project: its source, environment and where builds may write."""
+
+    name: str
+    source_dir: Path  # a checkout (or unpacked bundle) holding SOURCE_ENTRIES
+    work_root: Path
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    environment: tuple[EnvVar, ...] = ()  # the project's environment variables
+    base_env: Mapping[str, str] = field(default_factory=dict)  # the build image's environment
+    buildspec: str = "buildspecs/scan.yml"
+    timeout_seconds: float = 900.0
+
+
+class LocalBuildLauncher:
+    """Runs one local build per `start`; a `Launcher` for the dispatcher and `start-build`."""
+
+    def __init__(
+        self,
+        project: LocalProject,
+        *,
+        secrets_client: Any = None,
+        ssm_client: Any = None,
+        output: OutputSink | None = None,
+        on_phase: PhaseSink | None = None,
+        on_result: Callable[[BuildRequest, BuildResult], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.results: dict[str, BuildResult] = {}
+        self._secrets_client = secrets_client
+        self._ssm_client = ssm_client
+        self._output = output
+        self._on_phase = on_phase
+        self._on_result = on_result
+        self._numbers = itertools.count(1)
+
+    def start(self, request: BuildRequest) -> str:
+        """Run the build for `request` and return its id; raise `LaunchError` if it cannot run."""
+        return self.run(request).build_id
+
+    def run(self, request: BuildRequest) -> BuildResult:
+        """Like `start`, returning the whole result."""
+        if request.project != self.project.name:
+            raise LaunchError(f"no such project: {request.project}")
+        overrides = tuple(EnvVar(k, v) for k, v in request.environment().items())
+        number = next(self._numbers)
+        build_id = new_build_id(self.project.name)
+        build_dir = self.project.work_root / "builds" / f"{number:03d}-{build_id.partition(':')[2]}"
+        job = BuildJob(
+            project=self.project.name,
+            build_id=build_id,
+            build_number=number,
+            region=self.project.region,
+            account=self.project.account,
+            src_dir=copy_source(self.project.source_dir, build_dir / "src"),
+            build_dir=build_dir,
+            buildspec=self.project.buildspec,
+            base_env=self.project.base_env,
+            project_env=self.project.environment,
+            overrides=overrides,
+            timeout_seconds=self.project.timeout_seconds,
+            cache_dir=self.project.work_root / "cache",
+        )
+        try:
+            result = run_build(
+                job,
+                secrets_client=self._secrets_client,
+                ssm_client=self._ssm_client,
+                output=self._output,
+                on_phase=self._on_phase,
+            )
+        except LocalBuildError as exc:
+            raise LaunchError(f"local build could not start: {exc}") from exc
+        self.results[build_id] = result
+        if self._on_result is not None:
+            self._on_result(request, result)
+        return result
+
+
+def copy_source(source_dir: Path, target: Path) -> Path:
+    """Lay out a fresh build source, as CodeBuild's DOWNLOAD_SOURCE does, and return it."""
+    target.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for entry in SOURCE_ENTRIES:
+        path = source_dir / entry
+        if path.is_dir():
+            shutil.copytree(path, target / entry, ignore=ignore)
+        elif path.is_file():
+            shutil.copy2(path, target / entry)
+    if not (target / "buildspecs").is_dir():
+        raise LaunchError(f"{source_dir} has no buildspecs/ folder")
+    return target
