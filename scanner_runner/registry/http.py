@@ -7,6 +7,7 @@ goes only to the registry's own origin, never to storage (ECR answers blob GETs 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ class Transport:
         credentials: Credentials | None,
         insecure_hosts: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
-        attempts: int = 6,
+        attempts: int = 5,
         backoff: float = 0.5,
         max_retry_after: float = 60.0,
         max_redirects: int = 5,
@@ -159,4 +160,9 @@ def _status_message(host: str, path: str, status: int) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    text = str(exc)
+    if "Caused by " in text:  # urllib3's MaxRetryError wraps the useful part
+        text = text.split("Caused by ", 1)[1].split("(", 1)[0]
+        reason = re.sub(r"[)'\" ]+$", "", str(exc).rsplit(": ", 1)[-1])
+        text = f"{text} ({reason[:100]})"
+    return text.splitlines()[0][:160] if text else type(exc).__name__
