@@ -1,0 +1,89 @@
+"""Executing a plan: lease each image in the scan cache, start its build, release on failure.
+
+Every failure of a build decision becomes a `Skip` with `retry=True`, which makes its SQS record a
+batch item failure; other decisions of the batch go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from dispatcher import model as m
+from dispatcher.dedup import CacheError, Memo, ScanCache
+from dispatcher.errors import LaunchError
+from dispatcher.launch import BuildRequestError, Launcher
+from dispatcher.settings import Settings
+
+Clock = Callable[[], float]
+
+
+def new_lease_id() -> str:
+    """A fresh, unguessable lease id."""
+    return uuid.uuid4().hex
+
+
+def execute(
+    decisions: Iterable[m.Decision],
+    settings: Settings,
+    cache: ScanCache,
+    launcher: Launcher,
+    clock: Clock,
+    *,
+    memo: Memo | None = None,
+    new_id: Callable[[], str] = new_lease_id,
+) -> list[m.Outcome]:
+    """Carry out the decisions in order; skips pass through unchanged."""
+    run = _Executor(settings, cache, launcher, clock, memo if memo is not None else Memo(), new_id)
+    return [run.build(d) if isinstance(d, m.Build) else d for d in decisions]
+
+
+@dataclass
+class _Executor:
+    settings: Settings
+    cache: ScanCache
+    launcher: Launcher
+    clock: Clock
+    memo: Memo
+    new_id: Callable[[], str]
+
+    def build(self, build: m.Build) -> m.Outcome:
+        def skip(reason: str, detail: str = "", *, retry: bool = False) -> m.Skip:
+            digest = build.request.digest
+            return m.Skip(build.origin, reason, build.image, digest, detail[:300], retry)
+
+        now = self.clock()
+        held = self.memo.get(build.key, now)
+        if held is not None:
+            return skip(held, "remembered in this process")
+        lease_id = self.new_id()
+        try:
+            taken = self.cache.acquire(
+                build.key,
+                image=build.image,
+                lease_id=lease_id,
+                now=now,
+                seconds=self.settings.lease_seconds,
+                ttl=self.settings.cache_ttl_hours * 3600,
+            )
+        except CacheError as exc:
+            return skip(m.DEDUP_UNAVAILABLE, str(exc), retry=True)
+        if taken is not None:
+            self.memo.put(build.key, taken.reason, now)
+            return skip(taken.reason)
+        request = replace(build.request, lease_id=lease_id)
+        try:
+            build_id = self.launcher.start(request)
+        except LaunchError as exc:
+            with contextlib.suppress(CacheError):  # else the lease expires after LEASE_MINUTES
+                self.cache.release(build.key, lease_id)
+            if isinstance(exc, BuildRequestError):
+                return skip(m.INVALID_BUILD_REQUEST, str(exc))
+            reason = m.LAUNCH_THROTTLED if exc.throttled else m.LAUNCH_FAILED
+            return skip(reason, str(exc), retry=True)
+        self.memo.put(build.key, m.SCAN_IN_PROGRESS, now)
+        with contextlib.suppress(CacheError):  # the lease stands; only the breadcrumb is missing
+            self.cache.started(build.key, lease_id, build_id, self.clock())
+        return m.Started(replace(build, request=request), build_id)

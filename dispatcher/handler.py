@@ -1,0 +1,72 @@
+"""The Lambda entry point: a thin edge over `dispatcher.core.dispatch`.
+
+Settings, clients and the in-process memo are built once per cold start; a resolver (with its
+lookup caches and assumed-role sessions) is built per invocation. SQS batches get a partial-batch
+response, so only the messages that failed are retried.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from dispatcher.core import dispatch
+from dispatcher.dedup import DynamoScanCache, Memo
+from dispatcher.errors import DeployscanError
+from dispatcher.launch import CodeBuildLauncher
+from dispatcher.logs import configure
+from dispatcher.resolve_aws import AwsResolver
+from dispatcher.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What lives as long as the Lambda execution environment."""
+
+    settings: Settings
+    session: boto3.session.Session
+    cache: DynamoScanCache
+    launcher: CodeBuildLauncher
+    memo: Memo
+
+
+@functools.cache
+def runtime() -> Runtime:
+    """Read the environment once and build the long-lived clients."""
+    settings = Settings.from_env(os.environ)
+    configure(settings.log_level)
+    session = boto3.session.Session()
+    return Runtime(
+        settings=settings,
+        session=session,
+        cache=DynamoScanCache(session.client("dynamodb"), settings.cache_table),
+        launcher=CodeBuildLauncher(session.client("codebuild")),
+        memo=Memo(),
+    )
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Dispatch an SQS batch (or a direct EventBridge event); report failed messages."""
+    run = runtime()
+    resolver = AwsResolver(
+        run.session, run.settings.cross_account_role_name, home_account=_own_account(context)
+    )
+    result = dispatch(
+        event, run.settings, resolver, cache=run.cache, launcher=run.launcher, memo=run.memo
+    )
+    failures = result.batch_item_failures()
+    if failures and not (isinstance(event, dict) and "Records" in event):
+        # A direct (asynchronous) invocation has no partial response: fail it so Lambda retries.
+        raise DeployscanError(f"{len(failures)} event(s) could not be dispatched")
+    return {"batchItemFailures": failures}
+
+
+def _own_account(context: Any) -> str | None:
+    arn = getattr(context, "invoked_function_arn", None)
+    if isinstance(arn, str) and arn.count(":") >= 6:
+        return arn.split(":")[4]
+    return None

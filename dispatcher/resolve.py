@@ -1,0 +1,94 @@
+"""The lookup seam: task definitions, Lambda images and ECR tag digests.
+
+`Resolver` is the interface the planner uses; `resolve_aws.AwsResolver` asks AWS (through a
+read-only role in the owning account), `OfflineResolver` refuses every lookup so `--offline`
+makes no AWS call at all. `RESOLVERS` maps the names to the implementations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dispatcher.errors import ResolveError
+from dispatcher.events import ContainerImage
+from dispatcher.imageref import ImageRef
+
+
+class NeedsLookup(ResolveError):
+    """The answer needs an AWS call and this resolver makes none."""
+
+
+class LookupFailed(ResolveError):
+    """AWS answered with an error. `retryable` is False only when the thing does not exist."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """What a task definition says about its images."""
+
+    arn: str
+    containers: tuple[ContainerImage, ...]
+    platform: str | None
+
+
+@dataclass(frozen=True)
+class FunctionImage:
+    """A Lambda image function as deployed: `resolved_uri` is pinned to a digest."""
+
+    arn: str
+    image_uri: str | None
+    resolved_uri: str | None
+    platform: str | None
+
+
+class Resolver(Protocol):
+    """Answers the planner's lookups; every call may raise `ResolveError`."""
+
+    def home_account(self) -> str | None:
+        """The account the builds run in, when known."""
+        ...
+
+    def task_definition(self, account: str | None, region: str | None, ref: str) -> TaskDefinition:
+        """`ecs:DescribeTaskDefinition` in the task's account and region."""
+        ...
+
+    def function_image(self, account: str | None, region: str | None, name: str) -> FunctionImage:
+        """`lambda:GetFunction` in the function's account and region."""
+        ...
+
+    def image_digest(self, image: ImageRef) -> str | None:
+        """The digest a private ECR tag points at (`ecr:DescribeImages`); None if unknown."""
+        ...
+
+    def pull_role_arn(self, image: ImageRef) -> str | None:
+        """The role a build assumes to pull `image` from another account's ECR, if any."""
+        ...
+
+
+class OfflineResolver:
+    """Makes no AWS call: every lookup raises `NeedsLookup`."""
+
+    def home_account(self) -> str | None:
+        """Unknown offline."""
+        return None
+
+    def task_definition(self, account: str | None, region: str | None, ref: str) -> TaskDefinition:
+        """Always `NeedsLookup`."""
+        raise NeedsLookup(f"task definition {ref[:200]} needs ecs:DescribeTaskDefinition")
+
+    def function_image(self, account: str | None, region: str | None, name: str) -> FunctionImage:
+        """Always `NeedsLookup`."""
+        raise NeedsLookup(f"function {name[:200]} needs lambda:GetFunction")
+
+    def image_digest(self, image: ImageRef) -> str | None:
+        """Always `NeedsLookup`."""
+        raise NeedsLookup(f"{image} needs ecr:DescribeImages for its digest")
+
+    def pull_role_arn(self, image: ImageRef) -> str | None:
+        """Unknown offline: the build pulls with its own role."""
+        return None

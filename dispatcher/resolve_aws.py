@@ -1,0 +1,183 @@
+"""`Resolver` over AWS: ECS, Lambda and ECR lookups, cross-account through an assumed role.
+
+One instance lives for one invocation: it caches clients per (account, region, service), assumed
+role sessions per account, and every lookup's answer, so a batch of duplicates costs one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from dispatcher.errors import ImageRefError
+from dispatcher.events import ContainerImage, items, obj, text
+from dispatcher.imageref import ImageRef, is_digest
+from dispatcher.launch import ACCOUNT_RE, REGION_RE
+from dispatcher.resolve import FunctionImage, LookupFailed, TaskDefinition
+from dispatcher.routes import runtime_platform
+
+_NOT_FOUND = frozenset(
+    {"ClientException", "ResourceNotFoundException", "ImageNotFoundException",
+     "RepositoryNotFoundException", "InvalidParameterException"}
+)  # fmt: skip
+_ARCHITECTURES = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+SESSION_NAME = "deployscan-dispatcher"
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+class AwsResolver:
+    """Looks things up in the owning account; `session` is the dispatcher's own boto3 session."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        role_name: str | None,
+        *,
+        home_account: str | None = None,
+        session_factory: Callable[..., boto3.session.Session] = boto3.session.Session,
+    ) -> None:
+        self._session = session
+        self._role_name = role_name
+        self._home = home_account
+        self._session_factory = session_factory
+        self._sessions: dict[str, boto3.session.Session] = {}
+        self._clients: dict[tuple[str | None, str, str], Any] = {}
+        self._answers: dict[tuple[str, ...], Any] = {}
+
+    def home_account(self) -> str | None:
+        """The dispatcher's own account (`sts:GetCallerIdentity`, asked once)."""
+        if self._home is None:
+            try:
+                self._home = self._session.client("sts").get_caller_identity()["Account"]
+            except Exception as exc:
+                raise LookupFailed(f"sts:GetCallerIdentity failed: {_code(exc)}") from exc
+        return self._home
+
+    def task_definition(self, account: str | None, region: str | None, ref: str) -> TaskDefinition:
+        """`ecs:DescribeTaskDefinition`: images, registry credentials, runtimePlatform."""
+        key = ("td", account or "", region or "", ref)
+        if key not in self._answers:
+            client = self._client("ecs", account, region)
+            response = self._call(f"ecs:DescribeTaskDefinition {ref[:120]}",
+                                  client.describe_task_definition, taskDefinition=ref)  # fmt: skip
+            definition = obj(response, "taskDefinition")
+            containers = tuple(
+                ContainerImage(
+                    d.get("image"),
+                    text(d, "name"),
+                    None,
+                    text(obj(d, "repositoryCredentials"), "credentialsParameter"),
+                )
+                for d in items(definition, "containerDefinitions")
+                if isinstance(d, dict)
+            )
+            arn = text(definition, "taskDefinitionArn") or ref
+            self._answers[key] = TaskDefinition(arn, containers, runtime_platform(definition))
+        answer: TaskDefinition = self._answers[key]
+        return answer
+
+    def function_image(self, account: str | None, region: str | None, name: str) -> FunctionImage:
+        """`lambda:GetFunction`: `Code.ResolvedImageUri` and the architecture."""
+        key = ("fn", account or "", region or "", name)
+        if key not in self._answers:
+            client = self._client("lambda", account, region)
+            response = self._call(f"lambda:GetFunction {name[:120]}",
+                                  client.get_function, FunctionName=name)  # fmt: skip
+            code, config = obj(response, "Code"), obj(response, "Configuration")
+            architectures = items(config, "Architectures")
+            self._answers[key] = FunctionImage(
+                arn=text(config, "FunctionArn") or name,
+                image_uri=text(code, "ImageUri"),
+                resolved_uri=text(code, "ResolvedImageUri"),
+                platform=_ARCHITECTURES.get(architectures[0]) if architectures else None,
+            )
+        answer: FunctionImage = self._answers[key]
+        return answer
+
+    def image_digest(self, image: ImageRef) -> str | None:
+        """`ecr:DescribeImages` for a private ECR tag; None when ECR does not know the tag."""
+        ecr = image.ecr
+        if ecr is None or image.tag is None:
+            return image.digest
+        key = ("ecr", ecr.account, ecr.region, image.repository, image.tag)
+        if key not in self._answers:
+            client = self._client("ecr", ecr.account, ecr.region)
+            try:
+                response = self._call(
+                    f"ecr:DescribeImages {image}",
+                    client.describe_images,
+                    registryId=ecr.account,
+                    repositoryName=image.repository,
+                    imageIds=[{"imageTag": image.tag}],
+                )
+            except LookupFailed as exc:
+                if exc.retryable:
+                    raise
+                response = {}
+            details = [d for d in items(response, "imageDetails") if isinstance(d, dict)]
+            digest = details[0].get("imageDigest") if details else None
+            self._answers[key] = digest if is_digest(digest) else None
+        answer: str | None = self._answers[key]
+        return answer
+
+    def _client(self, service: str, account: str | None, region: str | None) -> Any:
+        if region is not None and not REGION_RE.match(region):
+            raise LookupFailed(f"not a region: {region[:40]!r}", retryable=False)
+        if account is not None and not ACCOUNT_RE.match(account):
+            raise LookupFailed(f"not an account id: {account[:40]!r}", retryable=False)
+        foreign = account is not None and self._role_name and account != self.home_account()
+        owner = account if foreign else None
+        cache_key = (owner, region or "", service)
+        if cache_key not in self._clients:
+            session = self._assumed(owner, region) if owner else self._session
+            self._clients[cache_key] = session.client(service, region_name=region)
+        return self._clients[cache_key]
+
+    def _assumed(self, account: str, region: str | None) -> boto3.session.Session:
+        if account not in self._sessions:
+            arn = f"arn:{partition(region or '')}:iam::{account}:role/{self._role_name}"
+            response = self._call(f"sts:AssumeRole {arn}", self._session.client("sts").assume_role,
+                                  RoleArn=arn, RoleSessionName=SESSION_NAME)  # fmt: skip
+            creds = response["Credentials"]
+            self._sessions[account] = self._session_factory(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        return self._sessions[account]
+
+    def pull_role_arn(self, image: ImageRef) -> str | None:
+        """The role a build assumes to pull a private ECR image of another account, if any."""
+        ecr = image.ecr
+        if ecr is None or not self._role_name or ecr.account == self.home_account():
+            return None
+        return f"arn:{partition(ecr.region)}:iam::{ecr.account}:role/{self._role_name}"
+
+    @staticmethod
+    def _call(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except ImageRefError:
+            raise
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            code = _code(exc)
+            raise LookupFailed(f"{what} failed: {code}", retryable=code not in _NOT_FOUND) from exc
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str):
+            return code
+    return type(exc).__name__

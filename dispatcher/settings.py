@@ -1,0 +1,116 @@
+"""The dispatcher's settings: read once from the environment into a frozen object.
+
+Nothing below the edges reads `os.environ`; the handler and the CLI call `Settings.from_env`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dispatcher.errors import DeployscanError
+
+DEFAULT_CACHE_TTL_HOURS = 24
+DEFAULT_LEASE_MINUTES = 90  # longer than a scan build's timeout, so a live build keeps its lease
+LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+
+
+class SettingsError(DeployscanError):
+    """A setting is missing or malformed."""
+
+
+def _patterns(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, not {raw[:40]!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional include/exclude fnmatch patterns; an empty include list includes everything."""
+
+    include_repositories: tuple[str, ...] = ()
+    exclude_repositories: tuple[str, ...] = ()
+    include_clusters: tuple[str, ...] = ()
+    exclude_clusters: tuple[str, ...] = ()
+    include_functions: tuple[str, ...] = ()
+    exclude_functions: tuple[str, ...] = ()
+
+    def repository_allowed(self, name: str, repository: str) -> bool:
+        """Match `registry/repository` and the bare repository path against the patterns."""
+        return _allowed((name, repository), self.include_repositories, self.exclude_repositories)
+
+    def cluster_allowed(self, cluster: str | None) -> bool:
+        """Match a cluster by name and by ARN; unknown clusters pass the exclude list."""
+        if cluster is None:
+            return not self.include_clusters
+        short = cluster.rsplit("/", 1)[-1]
+        return _allowed((short, cluster), self.include_clusters, self.exclude_clusters)
+
+    def function_allowed(self, function: str) -> bool:
+        """Match a Lambda function by name and by ARN."""
+        name = function.split(":function:", 1)[-1].split(":", 1)[0]
+        return _allowed((name, function), self.include_functions, self.exclude_functions)
+
+
+def _allowed(values: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    def hit(patterns: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase(v, p) for v in values for p in patterns)
+
+    return (not include or hit(include)) and not hit(exclude)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the dispatcher is configured with."""
+
+    project_name: str = ""
+    cache_table: str = ""
+    cache_ttl_hours: int = DEFAULT_CACHE_TTL_HOURS
+    cross_account_role_name: str | None = None
+    lease_minutes: int = DEFAULT_LEASE_MINUTES
+    filters: Filters = Filters()
+    log_level: str = "INFO"
+
+    @property
+    def lease_seconds(self) -> int:
+        """How long an in-flight lease blocks other launches of the same image."""
+        return self.lease_minutes * 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, require_execution: bool = True) -> Settings:
+        """Read the settings; with `require_execution` the project and table must be set."""
+        project, table = env.get("SCAN_PROJECT_NAME", "").strip(), env.get("SCAN_CACHE_TABLE", "")
+        if require_execution and not (project and table.strip()):
+            raise SettingsError("SCAN_PROJECT_NAME and SCAN_CACHE_TABLE must be set")
+        level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {sorted(LOG_LEVELS)}")
+        filters = Filters(
+            **{
+                f"{kind}_{what}": _patterns(env.get(f"{kind.upper()}_{what.upper()}"))
+                for kind in ("include", "exclude")
+                for what in ("repositories", "clusters", "functions")
+            }
+        )
+        return cls(
+            project_name=project,
+            cache_table=table.strip(),
+            cache_ttl_hours=_positive_int(env, "CACHE_TTL_HOURS", DEFAULT_CACHE_TTL_HOURS),
+            cross_account_role_name=env.get("CROSS_ACCOUNT_ROLE_NAME", "").strip() or None,
+            lease_minutes=_positive_int(env, "LEASE_MINUTES", DEFAULT_LEASE_MINUTES),
+            filters=filters,
+            log_level=level,
+        )
