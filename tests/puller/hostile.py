@@ -41,7 +41,7 @@ class Hostile:
         server.daemon_threads = True
         server.hostile = self  # type: ignore[attr-defined]
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
         return self
 
     @property
