@@ -43,11 +43,15 @@ def test_environment_has_the_contract_names_and_omits_absent_ones() -> None:
         "RESOURCE_ARN": "arn:aws:ecs:eu-west-1:123456789012:task/prod/0123abcd",
     }
     manual = _request(
-        digest=None, platform=None, source_account=None, source_region=None,
-        trigger="manual", resource_arn=None,
+        digest=None,
+        platform=None,
+        source_account=None,
+        source_region=None,
+        trigger="manual",
+        resource_arn=None,
         registry_credentials_arn=SECRET,
         pull_role_arn="arn:aws:iam::210987654321:role/deployscan-read",
-    )  # fmt: skip
+    )
     assert manual.environment() == {
         "IMAGE_REF": ECR,
         "TRIGGER": "manual",

@@ -1,0 +1,75 @@
+"""Dispatcher fixtures: event files, a scan-cache table in moto, counting fakes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from dispatcher.errors import LaunchError
+from dispatcher.launch import BuildRequest
+from dispatcher.settings import Settings
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+ACCOUNT = "210987654321"
+REGION = "eu-central-1"
+D1 = "sha256:" + "3c" * 32
+ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+TABLE = "deployscan-scan-cache"
+
+
+def load_event(name: str) -> Any:
+    """One fixture from tests/events, parsed."""
+    return json.loads((EVENTS / name).read_text())
+
+
+def settings(**changes: Any) -> Settings:
+    """Settings as a deployment would have them."""
+    values: dict[str, Any] = {"project_name": "deployscan-scan", "cache_table": TABLE}
+    values.update(changes)
+    return Settings(**values)
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    """The scan-cache table as the templates define it: key pk, TTL on expires_at."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    """A moto DynamoDB client with the scan-cache table."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    create_table(client)
+    return client
+
+
+class RecordingLauncher:
+    """A `Launcher` that records requests; `throttle(n)` makes the next n calls throttle."""
+
+    def __init__(self) -> None:
+        self.requests: list[BuildRequest] = []
+        self.attempts = 0
+        self._throttle_next = 0
+        self._lock = threading.Lock()
+
+    def throttle(self, count: int) -> None:
+        self._throttle_next = count
+
+    def start(self, request: BuildRequest) -> str:
+        request.environment()
+        with self._lock:
+            self.attempts += 1
+            if self._throttle_next > 0:
+                self._throttle_next -= 1
+                raise LaunchError("AccountLimitExceededException", throttled=True)
+            self.requests.append(request)
+            return f"deployscan-scan:{len(self.requests)}"
