@@ -7,7 +7,7 @@ from functools import lru_cache
 import jinja2
 
 from scanner_runner.report import SEVERITIES, ScanReport
-from scanner_runner.writers.interface import short_digest, verdict_word
+from scanner_runner.writers.interface import scanner_label, short_digest, verdict_word
 
 
 @lru_cache(maxsize=1)
@@ -28,6 +28,7 @@ def render(report: ScanReport) -> str:
     return _template().render(
         report=report,
         verdict=verdict_word(report),
+        scanner_label=scanner_label(report),
         short_digest=short_digest(report.image.digest),
         severities=SEVERITIES,
         summary=report.summary,

@@ -37,6 +37,12 @@ def short_digest(digest: str) -> str:
     return digest.partition(":")[2][:12] if ":" in digest else digest[:12]
 
 
+def scanner_label(report: ScanReport) -> str:
+    """`qscanner 4.8.0 (get-report)`, without empty parts."""
+    label = " ".join(p for p in (report.scanner.name, report.scanner.version) if p)
+    return f"{label} ({report.scanner.mode})" if report.scanner.mode else label
+
+
 def verdict_word(report: ScanReport) -> str:
     """PASSED / FAILED / ERROR, plus a qualifier people must not miss."""
     word = report.status.upper()

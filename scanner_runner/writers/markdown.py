@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
-from scanner_runner.writers.interface import short_digest, verdict_word
+from scanner_runner.writers.interface import scanner_label, short_digest, verdict_word
 
 MAX_ROWS = 50
 
@@ -22,7 +22,7 @@ def render(report: ScanReport) -> str:
     if report.error:
         lines.append(f"**Error:** {_cell(report.error)}")
     lines.extend(f"> warning: {_cell(w)}" for w in report.policy.warnings)
-    if not report.vulnerability_data:
+    if not report.vulnerability_data and report.status != "error":
         lines.append("> inventory only: no vulnerability data (this is not a vulnerability scan)")
     counts = report.summary
     lines += [
@@ -34,8 +34,7 @@ def render(report: ScanReport) -> str:
         f"- Image: `{_code(image.ref)}`",
         f"- Digest: `{_code(image.digest or 'unknown')}`",
         f"- Platform: {_cell(image.platform or 'unknown')}",
-        f"- Scanner: {_cell(report.scanner.name)} {_cell(report.scanner.version)}"
-        f" ({_cell(report.scanner.mode)})",
+        f"- Scanner: {_cell(scanner_label(report))}",
         f"- Trigger: {_cell(report.trigger.source)} {_cell(report.trigger.resource_arn)}".rstrip(),
         f"- Account/region: {_cell(report.trigger.account or '-')}"
         f" / {_cell(report.trigger.region or '-')}",

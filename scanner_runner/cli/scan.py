@@ -1,0 +1,256 @@
+"""`deployscan scan` and `deployscan report`: parse options, call the core once, map the exit code.
+
+Build variables (IMAGE_REF, IMAGE_DIGEST, …) are option defaults, so the buildspec can run just
+`deployscan scan "$IMAGE_REF"`. Runner settings come from `Settings.from_env`, read once here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dispatcher.errors import DeployscanError, ImageRefError
+from dispatcher.imageref import ImageRef, validate_digest
+from scanner_runner import writers
+from scanner_runner.errors import ReportError
+from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
+from scanner_runner.publish import Targets
+from scanner_runner.report import TriggerInfo, load, write_atomic
+from scanner_runner.scan import EXIT_USAGE, Runtime, ScanJob, run_scan
+from scanner_runner.scanners import SCANNERS, default_scanner_name
+from scanner_runner.scanners.interface import ScannerOptions
+from scanner_runner.settings import Settings, SettingsError
+
+EXIT_NO_REPORT = 2
+_CHECKS: dict[str, tuple[re.Pattern[str], str]] = {
+    "account": (re.compile(r"^\d{12}$"), "SOURCE_ACCOUNT must be 12 digits"),
+    "region": (re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"), "SOURCE_REGION is not a region"),
+    "trigger": (re.compile(r"^[A-Za-z0-9:._/-]{1,64}$"), "TRIGGER has unexpected characters"),
+    "resource_arn": (re.compile(r"^arn:aws[a-z-]*:[!-~]{1,2040}$"), "RESOURCE_ARN is no ARN"),
+    "event_id": (re.compile(r"^[A-Za-z0-9._:-]{1,128}$"), "EVENT_ID has unexpected characters"),
+    "build_id": (re.compile(r"^[!-~]{1,256}$"), "CODEBUILD_BUILD_ID has unexpected characters"),
+    "platform": (re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$"), "invalid --platform"),
+    "registry_credentials_arn": (
+        re.compile(r"^arn:aws[a-z-]*:secretsmanager:[!-~]{1,2000}$"),
+        "REGISTRY_CREDENTIALS_ARN is not a Secrets Manager ARN",
+    ),
+    "pull_role_arn": (
+        re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"),
+        "PULL_ROLE_ARN is not an IAM role ARN",
+    ),
+}
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
+
+
+def _usage(message: str) -> None:
+    click.echo(f"deployscan scan: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.command("scan")
+@click.argument("image", required=False, envvar="IMAGE_REF")
+@click.option(
+    "--archive", type=click.Path(dir_okay=False, path_type=Path), help="Scan this archive."
+)
+@click.option("--scanner", type=click.Choice(sorted(SCANNERS)), envvar="SCANNER", default=None)
+@click.option("--qscanner-path", help="QScanner binary (else $QSCANNER_PATH, else PATH).")
+@click.option("--pod", help="Qualys pod, e.g. US1 (else $QUALYS_POD).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="scan-results",
+    show_default=True,
+)
+@click.option("--s3-bucket", help="Results bucket (else $RESULTS_S3_BUCKET).")
+@click.option("--no-publish", is_flag=True, help="Write local files only.")
+@click.option(
+    "--fail-on", type=click.Choice(FAIL_ON_CHOICES), help="Lowest failing severity (default high)."
+)
+@click.option("--max-critical", type=click.IntRange(min=0), help="Allow up to N critical findings.")
+@click.option("--max-high", type=click.IntRange(min=0), help="Allow up to N high findings.")
+@click.option("--max-medium", type=click.IntRange(min=0), help="Allow up to N medium findings.")
+@click.option("--policy-tags", help="QScanner policy tags (switches to evaluate-policy).")
+@click.option(
+    "--ignore-list", help="Ignore list: a JSON file or s3://bucket/key (else $POLICY_IGNORE)."
+)
+@click.option("--sbom", is_flag=True, help="Ask QScanner for a CycloneDX SBOM too.")
+@click.option(
+    "--scan-timeout", type=click.IntRange(min=1), help="Seconds (else $SCAN_TIMEOUT, 300)."
+)
+@click.option("--digest", envvar="IMAGE_DIGEST", default="", help="Known digest ($IMAGE_DIGEST).")
+@click.option("--platform", envvar="IMAGE_PLATFORM", default="", help="os/arch ($IMAGE_PLATFORM).")
+@click.option("--account", envvar="SOURCE_ACCOUNT", default="")
+@click.option("--region", envvar="SOURCE_REGION", default="")
+@click.option("--trigger", envvar="TRIGGER", default="manual", show_default=True)
+@click.option("--resource-arn", envvar="RESOURCE_ARN", default="")
+@click.option("--event-id", envvar="EVENT_ID", default="")
+@click.option("--build-id", envvar="CODEBUILD_BUILD_ID", default="")
+@click.option("--registry-credentials-arn", envvar="REGISTRY_CREDENTIALS_ARN", default="")
+@click.option("--pull-role-arn", envvar="PULL_ROLE_ARN", default="")
+@click.option("--insecure-registry", "insecure", multiple=True, help="Host allowed plain HTTP.")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+def scan(**options: Any) -> None:
+    """Pull IMAGE (or take --archive), scan it, apply the policy, write and publish reports.
+
+    Exit codes: 0 passed, 1 policy failed, 2 usage, 3 could not scan (fail closed).
+    """
+    env = os.environ
+    try:
+        settings = Settings.from_env(env)
+        job, runtime = _prepare(options, settings, env)
+    except (SettingsError, ImageRefError, DeployscanError) as exc:
+        _usage(str(exc))
+        return
+    outcome = run_scan(job, runtime)
+    click.echo(outcome.message, err=outcome.exit_code != 0)
+    click.echo(f"reports: {job.output_dir}", err=outcome.exit_code != 0)
+    sys.exit(outcome.exit_code)
+
+
+def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[ScanJob, Runtime]:
+    image, archive = options["image"] or "", options["archive"]
+    if not image and not archive:
+        raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
+    if image:
+        ImageRef.parse(image)
+    if options["digest"]:
+        validate_digest(options["digest"])
+    for name, (pattern, message) in _CHECKS.items():
+        value = options.get(name) or ""
+        if value and not pattern.match(value):
+            raise SettingsError(message)
+    insecure = [*options["insecure"], *env.get("INSECURE_REGISTRIES", "").split(",")]
+    insecure = [h.strip() for h in insecure if h.strip()]
+    if any(not _HOST_RE.match(h) for h in insecure):
+        raise SettingsError("INSECURE_REGISTRIES must be host[:port] names, comma-separated")
+
+    base = ScannerOptions(
+        qscanner_path=options["qscanner_path"] or settings.qscanner_path,
+        pod=options["pod"] or settings.qualys_pod,
+        gateway_url=settings.qualys_gateway_url,
+        credentials=settings.credentials,
+        scan_types=settings.scan_types,
+        sbom=options["sbom"],
+        base_env=dict(env),
+    )
+    scanner = options["scanner"] or settings.scanner or default_scanner_name(base)
+    if scanner not in SCANNERS:
+        raise SettingsError(f"SCANNER must be one of {', '.join(SCANNERS)}")
+    if scanner == "qscanner" and settings.qualys_secret_arn:
+        settings = _with_qualys_secret(settings)
+        base = replace(base, credentials=settings.credentials, pod=base.pod or settings.qualys_pod)
+
+    ignore_source = options["ignore_list"] or settings.policy_ignore
+    tags = options["policy_tags"]
+    policy = Policy(
+        fail_on=options["fail_on"] or settings.fail_on,
+        max_critical=options["max_critical"],
+        max_high=options["max_high"],
+        max_medium=options["max_medium"],
+        ignores=parse_ignore_list(_read_source(ignore_source), ignore_source)
+        if ignore_source
+        else (),
+        tags=tuple(t.strip() for t in tags.split(",") if t.strip())
+        if tags
+        else settings.policy_tags,
+    )
+    creds = ""
+    if settings.registry_username and settings.registry_password:
+        creds = f"{settings.registry_username}:{settings.registry_password}"
+    job = ScanJob(
+        output_dir=options["output_dir"],
+        image=image,
+        archive=archive,
+        digest=options["digest"],
+        platform=options["platform"],
+        trigger=TriggerInfo(
+            source=options["trigger"],
+            account=options["account"],
+            region=options["region"],
+            resource_arn=options["resource_arn"],
+            event_id=options["event_id"],
+        ),
+        build_id=options["build_id"],
+        scanner=scanner,
+        policy=policy,
+        timeout=float(options["scan_timeout"] or settings.scan_timeout),
+        creds=creds,
+        registry_credentials_arn=options["registry_credentials_arn"],
+        pull_role_arn=options["pull_role_arn"],
+        insecure_registries=tuple(insecure),
+        work_dir=options["work_dir"],
+    )
+    publish = not options["no_publish"]
+    targets = Targets(
+        bucket=(options["s3_bucket"] or settings.results_bucket) if publish else "",
+        prefix=settings.results_prefix,
+        kms_key_id=settings.results_kms_key_id,
+        table=settings.scan_cache_table if publish else "",
+        ttl_hours=settings.cache_ttl_hours,
+        topic_arn=settings.sns_topic_arn if publish else "",
+    )
+    return job, Runtime(options=base, targets=targets, secrets=settings.secrets())
+
+
+def _with_qualys_secret(settings: Settings) -> Settings:
+    """Read QUALYS_SECRET_ARN when the environment holds no credentials (the pod may be there)."""
+    if settings.credentials.present and settings.qualys_pod:
+        return settings
+    import boto3  # noqa: PLC0415 (only when the secret is needed)
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        client = boto3.client("secretsmanager")
+        answer = client.get_secret_value(SecretId=settings.qualys_secret_arn)
+    except (BotoCoreError, ClientError) as exc:
+        click.echo(f"deployscan scan: warning: cannot read QUALYS_SECRET_ARN: {exc}", err=True)
+        return settings
+    return settings.with_secret(str(answer.get("SecretString", "")))
+
+
+def _read_source(source: str) -> str:
+    """The ignore list's text, from a local file or an `s3://bucket/key` object."""
+    if source.startswith("s3://"):
+        import boto3  # noqa: PLC0415
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        bucket, _, key = source.removeprefix("s3://").partition("/")
+        try:
+            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return str(body.decode("utf-8"))
+        except (BotoCoreError, ClientError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
+
+
+@click.command("report")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(writers.FORMATS)),
+    default="markdown",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+def report(directory: Path, fmt: str, output: Path | None) -> None:
+    """Re-render the report saved in DIRECTORY (its report.json) in another format."""
+    path = directory if directory.suffix == ".json" else directory / "report.json"
+    try:
+        text = writers.render(load(path), fmt)
+    except ReportError as exc:
+        click.echo(f"deployscan report: error: {exc}", err=True)
+        sys.exit(EXIT_NO_REPORT)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)

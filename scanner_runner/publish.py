@@ -1,0 +1,277 @@
+"""Publish a finished scan: S3 objects, the scan-cache record, SNS, CodeBuild exported variables.
+
+Clients are passed in. `make_clients` builds them with botocore's standard retry mode, so every
+call retries throttling and 5xx answers; what still fails is collected and raised once as
+`PublishError` after the other steps ran (a failed SNS publish must not skip the cache record).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dispatcher import scancache
+from scanner_runner.errors import PublishError
+from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
+from scanner_runner.writers import FORMATS
+from scanner_runner.writers.interface import short_digest
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+EXPORTED_FILE = "exported-variables.env"
+RAW_DIRS = ("qscanner", "syft")
+SBOM_FILE = "sbom.cdx.json"
+_SEGMENT_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_SUBJECT_LIMIT = 100
+_CONTENT_TYPES = {f.filename: f.media_type for f in FORMATS.values()} | {
+    SBOM_FILE: "application/vnd.cyclonedx+json"
+}
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where results go; empty fields switch that step off."""
+
+    bucket: str = ""
+    prefix: str = "deployscan"
+    kms_key_id: str = ""
+    table: str = ""
+    ttl_hours: int = 24
+    topic_arn: str = ""
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients publishing uses (any of them may be None when its step is off)."""
+
+    s3: Any = None
+    dynamodb: Any = None
+    sns: Any = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """What was published."""
+
+    report_uri: str
+    keys: tuple[str, ...]
+    cache_keys: tuple[str, ...]
+    notified: bool
+
+
+def make_clients(targets: Targets, session: Any = None) -> Clients:
+    """boto3 clients with standard retries, only for the steps that are configured."""
+    factory = session or boto3.session.Session()
+
+    def client(name: str, needed: str) -> Any:
+        return factory.client(name, config=RETRY_CONFIG) if needed else None
+
+    return Clients(
+        s3=client("s3", targets.bucket),
+        dynamodb=client("dynamodb", targets.table),
+        sns=client("sns", targets.topic_arn),
+    )
+
+
+def segment(value: str, fallback: str) -> str:
+    """One safe S3 key segment: no slashes, no `..`, only `[A-Za-z0-9._-]`."""
+    cleaned = _SEGMENT_RE.sub("_", value).strip("._") or fallback
+    return cleaned[:200]
+
+
+def key_prefix(report: ScanReport, prefix: str, when: datetime) -> str:
+    """`<prefix>/<account>/<region>/<repository>/<digest>/<UTC timestamp>-<build id>/`."""
+    parts = [segment(p, "") for p in prefix.split("/")]
+    repository = [segment(p, "_") for p in (report.image.repository or "unknown").split("/")]
+    digest = report.image.digest or report.image.image_id or "unknown-digest"
+    stamp = when.strftime("%Y%m%dT%H%M%SZ")
+    parts += [
+        segment(report.trigger.account, "unknown-account"),
+        segment(report.trigger.region, "unknown-region"),
+        *repository,
+        segment(digest.replace(":", "-"), "unknown-digest"),
+        f"{stamp}-{segment(report.build_id, 'local')}",
+    ]
+    return "/".join(p for p in parts if p) + "/"
+
+
+def files_to_upload(output_dir: Path) -> list[tuple[Path, str]]:
+    """(path, relative key) for the reports, raw scanner files and SBOM in `output_dir`."""
+    found: list[tuple[Path, str]] = []
+    for name in [f.filename for f in FORMATS.values()] + [SBOM_FILE]:
+        path = output_dir / name
+        if path.is_file():
+            found.append((path, name))
+    for raw in RAW_DIRS:
+        base = output_dir / raw
+        if base.is_dir():
+            for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()):
+                found.append((path, path.relative_to(output_dir).as_posix()))
+    return found
+
+
+def publish(
+    report: ScanReport,
+    output_dir: Path,
+    *,
+    targets: Targets,
+    clients: Clients,
+    prefix_key: str,
+    cache_keys: Iterable[str],
+    now: datetime,
+) -> Published:
+    """Run every configured step; PublishError lists the steps that failed (after retries)."""
+    failures: list[str] = []
+    keys: list[str] = []
+    uri = f"s3://{targets.bucket}/{prefix_key}report.json" if targets.bucket else ""
+    if targets.bucket:
+        for path, relative in files_to_upload(output_dir):
+            key = prefix_key + relative
+            try:
+                _upload(clients.s3, targets, path, key)
+                keys.append(key)
+            except (ClientError, BotoCoreError, OSError) as exc:
+                failures.append(f"S3 upload of {relative}: {_why(exc)}")
+    done_keys: list[str] = []
+    if targets.table:
+        for cache_key in dict.fromkeys(cache_keys):
+            try:
+                _record(clients.dynamodb, targets, cache_key, report, uri=uri, now=now)
+                done_keys.append(cache_key)
+            except (ClientError, BotoCoreError) as exc:
+                failures.append(f"scan-cache update of {cache_key}: {_why(exc)}")
+    notified = False
+    if targets.topic_arn and should_notify(report):
+        try:
+            clients.sns.publish(
+                TopicArn=targets.topic_arn,
+                Subject=subject(report),
+                Message=message(report, uri),
+            )
+            notified = True
+        except (ClientError, BotoCoreError) as exc:
+            failures.append(f"SNS publish: {_why(exc)}")
+    if failures:
+        raise PublishError("publishing failed: " + "; ".join(failures))
+    return Published(uri, tuple(keys), tuple(done_keys), notified)
+
+
+def _upload(s3: Any, targets: Targets, path: Path, key: str) -> None:
+    extra: dict[str, str] = {"ContentType": _CONTENT_TYPES.get(path.name, "application/json")}
+    if targets.kms_key_id:
+        extra |= {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": targets.kms_key_id}
+    else:
+        extra["ServerSideEncryption"] = "AES256"
+    if path.suffix not in (".json", ".xml", ".html", ".md"):
+        extra["ContentType"] = "text/plain" if path.suffix == ".log" else "application/octet-stream"
+    s3.upload_file(str(path), targets.bucket, key, ExtraArgs=extra)
+
+
+def _record(
+    dynamodb: Any, targets: Targets, key: str, report: ScanReport, *, uri: str, now: datetime
+) -> None:
+    epoch = int(now.timestamp())
+    keeps = report.status in scancache.COMPLETED_STATUSES and report.vulnerability_data
+    expires = epoch + targets.ttl_hours * 3600 if keeps else epoch
+    counts = {s: {"N": str(n)} for s, n in report.summary.items()}
+    values = {
+        ":status": {"S": report.status},
+        ":expires": {"N": str(expires)},
+        ":counts": {"M": counts},
+        ":uri": {"S": uri or "-"},
+        ":now": {"N": str(epoch)},
+        ":build": {"S": report.build_id or "local"},
+        ":image": {"S": report.image.ref},
+    }
+    dynamodb.update_item(
+        TableName=targets.table,
+        Key={scancache.PARTITION_KEY: {"S": key}},
+        UpdateExpression=(
+            "SET #status = :status, #ttl = :expires, #counts = :counts, report_uri = :uri, "
+            "completed_at = :now, updated_at = :now, build_id = :build, image = :image "
+            "REMOVE lease_expires_at"
+        ),
+        ExpressionAttributeNames={
+            "#status": "status",
+            "#ttl": scancache.TTL_ATTRIBUTE,
+            "#counts": "counts",
+        },
+        ExpressionAttributeValues=values,
+    )
+
+
+def should_notify(report: ScanReport) -> bool:
+    """Notify when the policy failed, the scan errored, or critical/high findings exist."""
+    counts = report.summary
+    return report.status != "passed" or counts["critical"] > 0 or counts["high"] > 0
+
+
+def subject(report: ScanReport) -> str:
+    """`deployscan: <repo>@<short digest> 2C/5H FAILED`, ASCII, one line, at most 100 chars."""
+    counts = report.summary
+    tail = f" {counts['critical']}C/{counts['high']}H {report.status.upper()}"
+    digest = short_digest(report.image.digest or report.image.image_id) or "unknown"
+    repo = report.image.repository or "image"
+    repo = repo.encode("ascii", "replace").decode().replace("\n", " ")
+    room = _SUBJECT_LIMIT - len("deployscan: ") - len(digest) - 1 - len(tail)
+    if len(repo) > room:
+        repo = "..." + repo[-(room - 3) :]
+    return f"deployscan: {repo}@{digest}{tail}"
+
+
+def message(report: ScanReport, uri: str) -> str:
+    """The notification body: verdict, reason, counts and where the reports are."""
+    counts = report.summary
+    lines = [
+        f"Image: {report.image.ref}",
+        f"Digest: {report.image.digest or 'unknown'}",
+        f"Status: {report.status.upper()} - {report.policy.reason}",
+        "Findings: " + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES),
+        f"Trigger: {report.trigger.source} {report.trigger.resource_arn}".rstrip(),
+        f"Account/region: {report.trigger.account or '-'} / {report.trigger.region or '-'}",
+        f"Scanner: {report.scanner.name} {report.scanner.version} ({report.scanner.mode})",
+        f"Build: {report.build_id or 'local'}",
+    ]
+    if report.error:
+        lines.append(f"Error: {report.error}")
+    if uri:
+        base = uri.rsplit("/", 1)[0]
+        bucket, _, key = base.removeprefix("s3://").partition("/")
+        lines += [
+            "",
+            f"Report (JSON): {uri}",
+            f"Report (HTML): {base}/report.html",
+            f"Console: https://s3.console.aws.amazon.com/s3/buckets/{bucket}?prefix={key}/",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def exported_variables(report: ScanReport, status: str, report_uri: str) -> str:
+    """`NAME=<shell-quoted value>` lines for CodeBuild's exported-variables."""
+    counts = report.summary
+    values = {"SCAN_STATUS": status}
+    values |= {f"SCAN_{s.upper()}": str(counts[s]) for s in SEVERITIES}
+    values["SCAN_REPORT_URI"] = report_uri
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+
+
+def write_exported_variables(output_dir: Path, report: ScanReport, status: str, uri: str) -> Path:
+    """Write `exported-variables.env` atomically; returns its path."""
+    path = output_dir / EXPORTED_FILE
+    write_atomic(path, exported_variables(report, status, uri))
+    return path
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
