@@ -4,7 +4,7 @@
 - dispatcher zip: the `dispatcher/` package only, at the zip root (boto3 comes from the Lambda
   runtime), so the handler is `dispatcher.handler.lambda_handler`.
 - runner bundle: `pyproject.toml`, `README.md`, `dispatcher/`, `scanner_runner/` and
-  `buildspecs/scan.yml` at the zip root; CodeBuild unpacks it and the
+  `buildspecs/` (with `scan.yml`) at the zip root; CodeBuild unpacks it and the
   buildspec runs `pip install .`.
 
 Zips are reproducible (sorted entries, fixed timestamps and modes), and each file name carries
@@ -32,7 +32,7 @@ SKIP_SUFFIXES = (".pyc", ".pyo")
 
 DISPATCHER_TREES = ("dispatcher",)
 RUNNER_FILES = ("pyproject.toml", "README.md", "buildspecs/scan.yml")
-RUNNER_TREES = ("dispatcher", "scanner_runner")
+RUNNER_TREES = ("dispatcher", "scanner_runner", "buildspecs")
 # Modules each artifact cannot work without; a missing one is a packaging error, not a deploy.
 DISPATCHER_REQUIRED = ("dispatcher/__init__.py", "dispatcher/handler.py")
 RUNNER_REQUIRED = (*RUNNER_FILES, "scanner_runner/__init__.py")
