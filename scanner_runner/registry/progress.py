@@ -27,7 +27,7 @@ class Progress:
         self._stream = stream if stream is not None else sys.stderr
         self._clock = clock
         self._interval = interval
-        self._last = 0.0
+        self._last = float("-inf")
         self._lock = threading.Lock()
 
     def add(self, count: int) -> None:
