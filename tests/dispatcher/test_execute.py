@@ -71,7 +71,7 @@ def test_an_unavailable_table_retries_instead_of_building_unguarded() -> None:
     launcher = RecordingLauncher()
     result = _run(load_event("ecs-task-running.json"), BrokenCache(), launcher)
     assert {o.reason for o in result.outcomes} == {m.DEDUP_UNAVAILABLE}
-    assert result.batch_item_failures() == [{"itemIdentifier": "eb-6a0f3d9e-0001"}]
+    assert result.batch_item_failures() == [{"itemIdentifier": "6a0f3d9e-0001"}]
     assert launcher.requests == []
 
 
