@@ -1,0 +1,183 @@
+"""The QScanner adapter against the double: argv, env, exit codes, parsing, fail-closed cases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from scanner_runner.errors import ScannerError
+from scanner_runner.scanners.interface import QualysCredentials, ScannerOptions, ScanRequest
+from scanner_runner.scanners.qscanner import QScanner
+from tests.runner.archives import Archive
+from tests.runner.conftest import DOUBLE, SENTINEL_SECRET, SENTINEL_TOKEN, DoubleRun
+
+Options = Callable[..., ScannerOptions]
+Request = Callable[..., ScanRequest]
+
+
+def scan(double: DoubleRun, make_options: Options, make_request: Request, scenario: str, **req):  # type: ignore[no-untyped-def]
+    double.scenario = scenario
+    return QScanner(make_options()).scan(make_request(**req))
+
+
+def test_findings_follow_the_severity_fallback_chain(
+    double: DoubleRun, make_options: Options, make_request: Request, oci_archive: Archive
+) -> None:
+    result = scan(double, make_options, make_request, "findings")
+    by_id = {}
+    for finding in result.findings:
+        by_id.setdefault(finding.id, []).append(finding)
+    assert by_id["38001"][0].severity == "critical"  # result.properties.severity
+    assert {f.severity for f in by_id["38002"]} == {"high"}  # rule.properties.severity
+    assert by_id["38004"][0].severity == "low"  # only the level ("note" -> 2)
+    assert len(by_id["38002"]) == 2  # one finding per vulnerable package
+    assert by_id["38001"][0].cves == ("CVE-2024-0001", "CVE-2024-0002")
+    assert by_id["38001"][0].package == "base-files"
+    assert by_id["38001"][0].fixed_version == "12.4+deb12u5+deb12u9"
+    assert result.version == "4.8.0-2-double"
+    assert result.os == "Debian GNU/Linux 12 (bookworm)"
+    assert result.image_id == oci_archive.image_id
+    assert result.mode == "get-report" and result.verdict == ""
+    assert result.vulnerability_data
+
+
+def test_argv_and_environment_are_exactly_the_contract(
+    double: DoubleRun, make_options: Options, make_request: Request, tmp_path: Path
+) -> None:
+    request = make_request(policy_tags=("prod", "pci"))
+    double.scenario = "findings"
+    QScanner(make_options(scan_types=("pkg", "secret"), sbom=True)).scan(request)
+    (call,) = double.calls()
+    argv = call["argv"]
+    cache = tmp_path / "work" / "qscanner-cache"
+    assert argv[0] == str(DOUBLE)
+    assert argv[1:] == [
+        "--pod", "US1", "--mode", "evaluate-policy", "--scan-types", "pkg,secret",
+        "--format", "json,cyclonedx", "--report-format", "sarif,json",
+        "--output-dir", str(request.output_dir), "--cache-dir", str(cache),
+        "--scan-timeout", argv[argv.index("--scan-timeout") + 1], "--log-level", "info",
+        "--policy-tags", "prod,pci", "tar", str(request.archive),
+    ]  # fmt: skip
+    assert argv[argv.index("--scan-timeout") + 1] in ("29s", "30s")
+    assert "QUALYS_ACCESS_TOKEN" in call["env"]
+    assert {"HOME", "TMPDIR", "PATH", "DISABLE_QSCANNER_BANNER"} <= set(call["env"])
+    assert "AWS_SECRET_ACCESS_KEY" not in call["env"]  # only what QScanner needs is passed on
+
+
+def test_oauth_client_credentials_go_through_env(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    creds = QualysCredentials(client_id="client-1", client_secret=SENTINEL_SECRET)
+    QScanner(make_options(credentials=creds)).scan(make_request())
+    (call,) = double.calls()
+    assert {"QUALYS_CLIENT_ID", "QUALYS_CLIENT_SECRET"} <= set(call["env"])
+    assert not any(SENTINEL_SECRET in a for a in call["argv"])
+
+
+@pytest.mark.parametrize(
+    ("scenario", "verdict"), [("deny", "DENY"), ("audit", "AUDIT"), ("findings", "ALLOW")]
+)
+def test_policy_exit_codes_become_verdicts(
+    double: DoubleRun, make_options: Options, make_request: Request, scenario: str, verdict: str
+) -> None:
+    result = scan(double, make_options, make_request, scenario, policy_tags=("prod",))
+    assert result.verdict == verdict
+    assert result.mode == "evaluate-policy"
+    assert result.findings
+
+
+def test_report_not_ready_is_retried_within_the_budget(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    result = scan(double, make_options, make_request, "not-ready-then-ready")
+    assert len(double.calls()) == 2
+    assert double.sleeps == [0.01]
+    assert result.findings
+
+
+def test_report_never_ready_fails_closed(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    double.scenario = "not-ready"
+    options = make_options(retry_delay=0.2)
+    clock = iter([0.0, 0.0, 0.5, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0])
+    options = ScannerOptions(**{**options.__dict__, "monotonic": lambda: next(clock)})
+    with pytest.raises(ScannerError, match="not ready within 2 s") as caught:
+        QScanner(options).scan(make_request(timeout=2.0))
+    assert caught.value.exit_code == 40
+    assert len(double.calls()) >= 2
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message", "code"),
+    [
+        ("os-unsupported", "exit code 17 (OS not supported)", 17),
+        ("crash", "exit code 2", 2),
+        ("silent-exit-0", "wrote no", None),
+        ("garbage", "cannot parse QScanner file", None),
+        ("mismatch", "not the scanned archive's", None),
+    ],
+)
+def test_untrustworthy_outcomes_are_errors(
+    double: DoubleRun,
+    make_options: Options,
+    make_request: Request,
+    *,
+    scenario: str,
+    message: str,
+    code: int | None,
+) -> None:
+    with pytest.raises(ScannerError, match=re.escape(message)) as caught:
+        scan(double, make_options, make_request, scenario)
+    assert caught.value.exit_code == code
+
+
+def test_a_hanging_scanner_is_killed_at_the_timeout(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    double.scenario = "hang"
+    with pytest.raises(ScannerError, match="did not finish"):
+        QScanner(make_options(kill_grace=0.2)).scan(make_request(timeout=1.0))
+
+
+def test_underscore_separator_and_docker_archive(
+    double: DoubleRun, make_options: Options, make_request: Request, docker_archive: Archive
+) -> None:
+    result = scan(double, make_options, make_request, "underscore", archive=docker_archive)
+    assert result.image_id == docker_archive.image_id
+    assert result.findings
+
+
+def test_secrets_are_reported_without_the_matched_value(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    result = scan(double, make_options, make_request, "secrets")
+    (secret,) = [f for f in result.findings if f.kind == "secret"]
+    assert secret.severity == "critical"
+    assert secret.package == "/app/config.env:3"
+    assert "DOUBLESECRETVALUE" not in repr(result.findings)
+
+
+def test_missing_binary_credentials_or_pod_fail_before_running(
+    double: DoubleRun, make_options: Options, make_request: Request, tmp_path: Path
+) -> None:
+    with pytest.raises(ScannerError, match="cannot run qscanner"):
+        QScanner(make_options(qscanner_path=str(tmp_path / "qscanner"))).scan(make_request())
+    with pytest.raises(ScannerError, match="credentials missing"):
+        QScanner(make_options(credentials=QualysCredentials())).scan(make_request())
+    with pytest.raises(ScannerError, match="pod"):
+        QScanner(make_options(pod="")).scan(make_request())
+    with pytest.raises(ScannerError, match="invalid Qualys pod"):
+        QScanner(make_options(pod="US1; rm -rf /")).scan(make_request())
+    assert double.calls() == []
+
+
+def test_sbom_is_picked_up_when_asked(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    result = QScanner(make_options(sbom=True)).scan(make_request())
+    assert result.sbom is not None and "cyclonedx" in result.sbom.name
+    assert SENTINEL_TOKEN not in "".join(p.read_text(errors="replace") for p in result.raw_files)
