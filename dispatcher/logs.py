@@ -29,9 +29,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str) -> None:
-    """Send every log line through the JSON formatter at `level` (called once per cold start)."""
+    """Render every log line as JSON at `level` (once per cold start).
+
+    The Lambda runtime installs its own root handler; it keeps it and only swaps the formatter.
+    """
     root = logging.getLogger()
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root.handlers[:] = [handler]
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    for handler in root.handlers:
+        handler.setFormatter(JsonFormatter())
     root.setLevel(level)

@@ -73,3 +73,18 @@ class RecordingLauncher:
                 raise LaunchError("AccountLimitExceededException", throttled=True)
             self.requests.append(request)
             return f"deployscan-scan:{len(self.requests)}"
+
+
+def create_project(client: Any, name: str) -> None:
+    """A scan project in moto's CodeBuild (moto insists on a source location)."""
+    client.create_project(
+        name=name,
+        source={"type": "S3", "location": "deployscan-artifacts/source.zip"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole="arn:aws:iam::123456789012:role/deployscan-build",
+    )

@@ -1,0 +1,87 @@
+"""The Lambda entry point over moto: settings from the environment, partial batch response."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from dispatcher import handler
+from dispatcher.errors import DeployscanError
+from dispatcher.logs import DECISION_LOGGER, JsonFormatter
+from tests.dispatcher.conftest import create_project, create_table, load_event
+
+HOME_REGION = "us-east-1"
+
+
+@dataclass
+class Context:
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:deployscan-dispatch"
+
+
+@pytest.fixture
+def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The hub: scan-cache table, CodeBuild project, the function's environment."""
+    create_table(boto3.client("dynamodb", region_name=HOME_REGION), "scan-cache")
+    codebuild = boto3.client("codebuild", region_name=HOME_REGION)
+    create_project(codebuild, "deployscan-scan")
+    for name, value in {
+        "SCAN_PROJECT_NAME": "deployscan-scan",
+        "SCAN_CACHE_TABLE": "scan-cache",
+        "CROSS_ACCOUNT_ROLE_NAME": "deployscan-read",
+        "EXCLUDE_REPOSITORIES": "library/busybox",
+        "LOG_LEVEL": "INFO",
+    }.items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    saved = (root.level, [(h, h.formatter) for h in root.handlers])
+    handler.runtime.cache_clear()
+    yield codebuild
+    handler.runtime.cache_clear()
+    root.setLevel(saved[0])
+    for h, formatter in saved[1]:
+        h.setFormatter(formatter)
+
+
+def test_sqs_batch_reports_only_the_unreadable_message(
+    deployed: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=DECISION_LOGGER)
+    response = handler.lambda_handler(load_event("sqs-batch.json"), Context())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    builds = deployed.list_builds_for_project(projectName="deployscan-scan")["ids"]
+    assert len(builds) == 2
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records
+             if r.name == DECISION_LOGGER]  # fmt: skip
+    assert [(x["action"], x["reason"], x["record"]) for x in lines] == [
+        ("build", "started", "m-1"),
+        ("build", "started", "m-1"),
+        ("skip", "unreadable-record", "m-2"),
+        ("skip", "zip-function", "m-3"),
+    ]
+    assert all(x["level"] == "INFO" and x["message"] == "decision" for x in lines)
+    assert lines[0]["build_id"] in builds
+    # the same batch again: the leases hold, nothing new starts
+    assert handler.lambda_handler(load_event("sqs-batch.json"), Context()) == response
+    assert len(deployed.list_builds_for_project(projectName="deployscan-scan")["ids"]) == 2
+
+
+def test_settings_are_read_once_per_cold_start(deployed: Any, monkeypatch: Any) -> None:
+    first = handler.runtime()
+    monkeypatch.setenv("SCAN_PROJECT_NAME", "changed")
+    assert handler.runtime() is first
+    assert first.settings.project_name == "deployscan-scan"
+    assert first.settings.filters.exclude_repositories == ("library/busybox",)
+
+
+def test_a_direct_event_that_fails_raises_for_lambda_retry(deployed: Any) -> None:
+    with pytest.raises(DeployscanError):
+        handler.lambda_handler({"source": "aws.ecs", "detail-type": "x"}, Context())
+    assert handler.lambda_handler(load_event("ecs-task-stopped.json"), Context()) == {
+        "batchItemFailures": []
+    }
