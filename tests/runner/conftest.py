@@ -107,18 +107,51 @@ def make_request(tmp_path: Path, oci_archive: Archive) -> Callable[..., ScanRequ
 def sample_findings() -> tuple[Finding, ...]:
     """A fixed, varied set of findings (all severities, fix/no fix, many CVEs, hostile text)."""
     return (
-        Finding("38001", "critical", "Remote code execution in openssl", ("CVE-2024-0001",),
-                "openssl", "3.0.11-1~deb12u2", "3.0.13-1~deb12u1", "sha256:" + "ab" * 32),
-        Finding("38002", "high", "Privilege escalation <script>alert(1)</script> | pipe",
-                tuple(f"CVE-2024-{1000 + i}" for i in range(7)), "zlib1g", "1:1.2.13.dfsg-1"),
-        Finding("38003", "medium", "Information disclosure", (), "base-files", "12.4+deb12u5",
-                "12.4+deb12u6"),
-        Finding("38004", "low", "Weak default\x07 setting", ("CVE-2023-4444",), "openssl",
-                "3.0.11-1~deb12u2"),
+        Finding(
+            "38001",
+            "critical",
+            "Remote code execution in openssl",
+            ("CVE-2024-0001",),
+            "openssl",
+            "3.0.11-1~deb12u2",
+            "3.0.13-1~deb12u1",
+            "sha256:" + "ab" * 32,
+        ),
+        Finding(
+            "38002",
+            "high",
+            "Privilege escalation <script>alert(1)</script> | pipe",
+            tuple(f"CVE-2024-{1000 + i}" for i in range(7)),
+            "zlib1g",
+            "1:1.2.13.dfsg-1",
+        ),
+        Finding(
+            "38003",
+            "medium",
+            "Information disclosure",
+            (),
+            "base-files",
+            "12.4+deb12u5",
+            "12.4+deb12u6",
+        ),
+        Finding(
+            "38004",
+            "low",
+            "Weak default\x07 setting",
+            ("CVE-2023-4444",),
+            "openssl",
+            "3.0.11-1~deb12u2",
+        ),
         Finding("38005", "info", "Informational", (), "zlib1g", "1:1.2.13.dfsg-1"),
-        Finding("aws-access-key-id", "critical", "AWS Access Key", (), "/app/config.env:3",
-                kind="secret"),
-    )  # fmt: skip
+        Finding(
+            "aws-access-key-id",
+            "critical",
+            "AWS Access Key",
+            (),
+            "/app/config.env:3",
+            kind="secret",
+        ),
+    )
 
 
 def fixed_report(**changes: Any) -> ScanReport:

@@ -55,12 +55,29 @@ def test_argv_and_environment_are_exactly_the_contract(
     cache = tmp_path / "work" / "qscanner-cache"
     assert argv[0] == str(DOUBLE)
     assert argv[1:] == [
-        "--pod", "US1", "--mode", "evaluate-policy", "--scan-types", "pkg,secret",
-        "--format", "json,cyclonedx", "--report-format", "sarif,json",
-        "--output-dir", str(request.output_dir), "--cache-dir", str(cache),
-        "--scan-timeout", argv[argv.index("--scan-timeout") + 1], "--log-level", "info",
-        "--policy-tags", "prod,pci", "tar", str(request.archive),
-    ]  # fmt: skip
+        "--pod",
+        "US1",
+        "--mode",
+        "evaluate-policy",
+        "--scan-types",
+        "pkg,secret",
+        "--format",
+        "json,cyclonedx",
+        "--report-format",
+        "sarif,json",
+        "--output-dir",
+        str(request.output_dir),
+        "--cache-dir",
+        str(cache),
+        "--scan-timeout",
+        argv[argv.index("--scan-timeout") + 1],
+        "--log-level",
+        "info",
+        "--policy-tags",
+        "prod,pci",
+        "tar",
+        str(request.archive),
+    ]
     assert argv[argv.index("--scan-timeout") + 1] in ("29s", "30s")
     assert "QUALYS_ACCESS_TOKEN" in call["env"]
     assert {"HOME", "TMPDIR", "PATH", "DISABLE_QSCANNER_BANNER"} <= set(call["env"])

@@ -51,8 +51,15 @@ def test_writes_the_reference_files_named_by_image_id(tmp_path: Path, oci_archiv
 def test_flags_are_accepted_after_the_command_and_with_equals(
     tmp_path: Path, oci_archive: Archive
 ) -> None:
-    args = ["tar", str(oci_archive.path), "--pod=US1", "-m", "get-report",
-            f"--output-dir={tmp_path / 'out'}", "--file-logging"]  # fmt: skip
+    args = [
+        "tar",
+        str(oci_archive.path),
+        "--pod=US1",
+        "-m",
+        "get-report",
+        f"--output-dir={tmp_path / 'out'}",
+        "--file-logging",
+    ]
     result = run_double(args, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "qscanner.log").exists()

@@ -1,0 +1,131 @@
+"""Writers: golden files per format (UPDATE_GOLDEN=1 rewrites them), mapping, escaping, re-load."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from scanner_runner import writers
+from scanner_runner.report import ImageInfo, ScanReport, load, save
+from scanner_runner.writers import html, junit, markdown, sarif
+from scanner_runner.writers import json as json_writer
+from tests.runner.conftest import error_policy, fixed_report
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden file {name}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs; UPDATE_GOLDEN=1 to accept"
+
+
+def test_format_mapping_is_exhaustive() -> None:
+    expected = {
+        "json": ("report.json", json_writer.render),
+        "junit": ("junit.xml", junit.render),
+        "sarif": ("report.sarif.json", sarif.render),
+        "html": ("report.html", html.render),
+        "markdown": ("report.md", markdown.render),
+    }
+    assert {k: (v.filename, v.render) for k, v in writers.FORMATS.items()} == expected
+    assert all(name == fmt.name for name, fmt in writers.FORMATS.items())
+
+
+@pytest.mark.parametrize("fmt", sorted(writers.FORMATS))
+def test_golden(fmt: str) -> None:
+    report = fixed_report()
+    check_golden(writers.FORMATS[fmt].filename, writers.render(report, fmt))
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "junit", "html"])
+def test_golden_error_report(fmt: str) -> None:
+    report = fixed_report(
+        status="error",
+        findings=(),
+        policy=error_policy(),
+        vulnerability_data=False,
+        error="qscanner failed with exit code 17 (OS not supported)",
+    )
+    check_golden("error-" + writers.FORMATS[fmt].filename, writers.render(report, fmt))
+
+
+def test_json_round_trips(tmp_path: Path) -> None:
+    report = fixed_report()
+    save(report, tmp_path / "report.json")
+    assert load(tmp_path / "report.json") == report
+    document = json.loads((tmp_path / "report.json").read_text())
+    assert list(document)[:2] == ["schema_version", "image"]
+    assert document["summary"] == {"critical": 2, "high": 1, "medium": 1, "low": 1, "info": 0}
+
+
+def test_html_escapes_scanner_text_and_needs_no_network() -> None:
+    page = html.render(fixed_report())
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "http://" not in page and "src=" not in page and "<link" not in page
+    assert "accepted risk, ticket SEC-12" in page  # the ignored finding is listed with its reason
+
+
+def test_inventory_only_is_labelled_everywhere() -> None:
+    from datetime import date
+
+    from scanner_runner.policy import Policy, evaluate
+
+    _, decision, status = evaluate([], Policy(), today=date(2026, 1, 1), vulnerability_data=False)
+    report = fixed_report(
+        findings=(), policy=decision, status=status, vulnerability_data=False, inventory_packages=3
+    )
+    assert "inventory only" in markdown.render(report)
+    assert "Inventory only: no vulnerability data" in html.render(report)
+    assert "inventory only" in junit.render(report)
+    assert json.loads(sarif.render(report))["runs"][0]["properties"]["vulnerabilityData"] is False
+
+
+def test_sarif_structure() -> None:
+    log = json.loads(sarif.render(fixed_report()))
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert len(rule_ids) == len(set(rule_ids))  # one rule per QID
+    levels = {r["ruleId"]: r["level"] for r in run["results"]}
+    assert levels["38001"] == "error" and levels["38003"] == "warning" and levels["38004"] == "note"
+    for result in run["results"]:
+        assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+    suppressed = [r for r in run["results"] if "suppressions" in r]
+    assert [r["ruleId"] for r in suppressed] == ["38005"]
+
+
+def test_junit_is_well_formed_despite_control_characters() -> None:
+    root = ET.fromstring(junit.render(fixed_report()))  # noqa: S314 (our own output)
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert names[0] == "Policy verdict: FAILED"
+    assert "[LOW] 38004 CVE-2023-4444" in names
+
+
+def test_markdown_cells_cannot_break_the_table() -> None:
+    text = markdown.render(fixed_report())
+    row = next(line for line in text.splitlines() if "38002" in line)
+    assert row.count(" | ") == 6  # seven cells, the title's pipe is escaped
+    assert "\\<script\\>" in row
+
+
+def test_write_all_writes_every_format_atomically(tmp_path: Path) -> None:
+    paths = writers.write_all(fixed_report(), tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f.filename for f in writers.FORMATS.values())
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+def test_report_from_archive_without_registry_renders() -> None:
+    report = fixed_report(image=ImageInfo(ref="archive:app.tar", repository="archive/app"))
+    for fmt in writers.FORMATS:
+        assert writers.render(report, fmt)
+    assert isinstance(report, ScanReport)
