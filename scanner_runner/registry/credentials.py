@@ -120,11 +120,14 @@ def resolve_credentials(
         return parse_creds(creds)
     if registry_credentials_arn:
         return secret_credentials(registry_credentials_arn, _session(boto3_session))
+    saved = docker_config_credentials(docker_config, ref.registry) if docker_config else None
     if ref.ecr is not None:
-        return ecr_credentials(ref.ecr, _session(boto3_session), pull_role_arn)
-    if docker_config is not None:
-        return docker_config_credentials(docker_config, ref.registry)
-    return None
+        try:
+            return ecr_credentials(ref.ecr, _session(boto3_session), pull_role_arn)
+        except PullError:
+            if saved is None:  # a `docker login` to ECR still works without AWS credentials
+                raise
+    return saved
 
 
 def _assumed_session(session: Any, role_arn: str, region: str) -> Any:

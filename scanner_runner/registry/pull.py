@@ -130,6 +130,8 @@ def pull(
         raise
     except DeployscanError as exc:
         raise PullError(str(exc)) from exc
+    except requests.RequestException as exc:
+        raise PullError(f"{ref.registry}: request failed: {type(exc).__name__}") from exc
     except OSError as exc:
         raise PullError(f"cannot write {output}: {exc.strerror or exc}") from exc
     return PullResult(
@@ -199,14 +201,16 @@ def write_archive(
             add = bar.add if bar is not None else (lambda _n: None)
             fetch_blob(transport, ref.repository, desc, scope, write, progress=add, cancel=cancel)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(blobs) or 1))) as pool:
-            futures = [pool.submit(download, desc) for desc in blobs]
-            try:
-                _first_error(futures, cancel)
-            finally:
-                cancel.set()
-        if bar is not None:
-            bar.finish()
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(blobs) or 1))) as pool:
+                futures = [pool.submit(download, desc) for desc in blobs]
+                try:
+                    _first_error(futures, cancel)
+                finally:
+                    cancel.set()
+        finally:
+            if bar is not None:
+                bar.finish()
 
 
 def _first_error(futures: list[Any], cancel: threading.Event) -> None:

@@ -18,7 +18,7 @@ from dispatcher.imageref import ImageRef
 from scanner_runner import imagebuild
 from scanner_runner.localregistry import LocalRegistry
 from scanner_runner.registry import PullError, pull
-from scanner_runner.registry.credentials import ecr_credentials
+from scanner_runner.registry.credentials import ecr_credentials, resolve_credentials
 
 ACCOUNT = "123456789012"
 ECR_HOST = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -179,3 +179,25 @@ def test_registry_credentials_secret(
             insecure_registries=[auth_registry.host],
         )
     assert [p.name for p in tmp_path.iterdir()] == ["a.tar"]
+
+
+def test_ecr_falls_back_to_docker_login_when_aws_refuses(tmp_path: Path) -> None:
+    client = boto3.Session().client("ecr", region_name="us-east-1")
+    stub = Stubber(client)
+    stub.add_client_error("get_authorization_token", "UnrecognizedClientException", "no")
+    stub.add_client_error("get_authorization_token", "UnrecognizedClientException", "no")
+    stub.activate()
+    ref = ImageRef.parse(f"{ECR_HOST}/repo:1")
+    config = tmp_path / "config.json"
+    login = base64.b64encode(b"AWS:from-docker-login").decode()
+    config.write_text(json.dumps({"auths": {f"https://{ECR_HOST}": {"auth": login}}}))
+    common: dict[str, Any] = {
+        "creds": None,
+        "registry_credentials_arn": None,
+        "pull_role_arn": None,
+        "boto3_session": FixedClient(client),
+    }
+    chosen = resolve_credentials(ref, docker_config=config, **common)
+    assert chosen is not None and chosen.password == "from-docker-login"
+    with pytest.raises(PullError, match="UnrecognizedClientException"):
+        resolve_credentials(ref, docker_config=tmp_path / "none.json", **common)
