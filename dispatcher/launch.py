@@ -157,7 +157,8 @@ def _digest(value: str, image: ImageRef) -> str:
 def _checked(name: str, value: object, pattern: re.Pattern[str] | None) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_VALUE_LENGTH:
         raise BuildRequestError(f"{name} is empty, not a string or too long")
-    if not value.isprintable() or not value.isascii() or any(c.isspace() for c in value):
+    # ASCII and printable rules out every control character; the space is the one left.
+    if not value.isascii() or not value.isprintable() or " " in value:
         raise BuildRequestError(f"{name} has control, space or non-ASCII characters")
     if pattern is not None and not pattern.match(value):
         raise BuildRequestError(f"{name} is not acceptable: {value[:80]!r}")
