@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -138,7 +139,7 @@ def publish(
             try:
                 _upload(clients.s3, targets, path, key)
                 keys.append(key)
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except (ClientError, BotoCoreError, Boto3Error, OSError) as exc:
                 failures.append(f"S3 upload of {relative}: {_why(exc)}")
     done_keys: list[str] = []
     if targets.table:
@@ -271,6 +272,8 @@ def write_exported_variables(output_dir: Path, report: ScanReport, status: str, 
 
 
 def _why(exc: BaseException) -> str:
+    if isinstance(exc.__context__, ClientError) and not isinstance(exc, ClientError):
+        exc = exc.__context__
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
