@@ -2,7 +2,7 @@
 
 `Resolver` is the interface the planner uses; `resolve_aws.AwsResolver` asks AWS (through a
 read-only role in the owning account), `OfflineResolver` refuses every lookup so `--offline`
-makes no AWS call at all. `RESOLVERS` maps the names to the implementations.
+makes no AWS call at all.
 """
 
 from __future__ import annotations

@@ -1,0 +1,46 @@
+"""Envelopes: one event, an array, an SQS batch; bad items are failed records, not failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dispatcher.envelope import MAX_BODY_BYTES, read_records
+from dispatcher.errors import EventError
+from tests.dispatcher.conftest import load_event
+
+
+def test_one_event_is_one_record_named_by_its_id() -> None:
+    (record,) = read_records(load_event("ecs-task-running.json"))
+    assert record.record_id == "6a0f3d9e-0001"
+    assert record.event is not None and record.error is None
+
+
+def test_sqs_batch_records_are_named_by_message_id() -> None:
+    records = read_records(load_event("sqs-batch.json"))
+    assert [r.record_id for r in records] == ["m-1", "m-2", "m-3"]
+    assert [r.error is None for r in records] == [True, False, True]
+    assert "not JSON" in (records[1].error or "")
+
+
+@pytest.mark.parametrize(
+    ("record", "error"),
+    [
+        ("text", "not an object"),
+        ({"messageId": "m", "body": 5}, "no string body"),
+        ({"messageId": "m", "body": "[1, 2]"}, "not an event"),
+        ({"messageId": "m", "body": " " * (MAX_BODY_BYTES + 1)}, "larger than"),
+    ],
+)
+def test_bad_sqs_records_fail_alone(record: object, error: str) -> None:
+    good = {"messageId": "ok", "body": json.dumps(load_event("ecs-task-stopped.json"))}
+    bad, ok = read_records({"Records": [record, good]})
+    assert error in (bad.error or "")
+    assert ok.error is None
+
+
+@pytest.mark.parametrize("raw", [42, "event", None, {"Records": "x"}])
+def test_a_non_envelope_is_an_event_error(raw: object) -> None:
+    with pytest.raises(EventError):
+        read_records(raw)
