@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scanner_runner.errors import ScannerError
-from scanner_runner.scanners.interface import QualysCredentials, ScannerOptions, ScanRequest
+from scanner_runner.scanners.interface import (
+    QualysCredentials,
+    ScannerOptions,
+    ScanRequest,
+    ScanResult,
+)
 from scanner_runner.scanners.qscanner import QScanner
 from tests.runner.archives import Archive
 from tests.runner.conftest import DOUBLE, SENTINEL_SECRET, SENTINEL_TOKEN, DoubleRun
@@ -18,7 +24,9 @@ Options = Callable[..., ScannerOptions]
 Request = Callable[..., ScanRequest]
 
 
-def scan(double: DoubleRun, make_options: Options, make_request: Request, scenario: str, **req):  # type: ignore[no-untyped-def]
+def scan(
+    double: DoubleRun, make_options: Options, make_request: Request, scenario: str, **req: Any
+) -> ScanResult:
     double.scenario = scenario
     return QScanner(make_options()).scan(make_request(**req))
 

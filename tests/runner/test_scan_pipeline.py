@@ -1,0 +1,213 @@
+"""The core pipeline end to end: archive or real registry pull -> double/syft -> files -> exit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from scanner_runner import imagebuild
+from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.publish import Targets, make_clients
+from scanner_runner.report import TriggerInfo, load
+from scanner_runner.scan import Outcome, Runtime, ScanJob, run_scan
+from scanner_runner.scanners.interface import ScannerOptions
+from tests.runner.archives import Archive, rootfs
+from tests.runner.conftest import DoubleRun
+
+Options = Callable[..., ScannerOptions]
+
+
+def clock() -> Callable[[], datetime]:
+    moments = iter(
+        [datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)]
+    )
+    return lambda: next(moments)
+
+
+def run(
+    tmp_path: Path, options: ScannerOptions, *, targets: Targets | None = None, **job: Any
+) -> Outcome:
+    values: dict[str, Any] = {
+        "output_dir": tmp_path / "out",
+        "scanner": "qscanner",
+        "timeout": 30.0,
+    }
+    values.update(job)
+    runtime = Runtime(options=options, targets=targets or Targets(), clock=clock())
+    return run_scan(ScanJob(**values), runtime)
+
+
+def exported(tmp_path: Path) -> dict[str, str]:
+    lines = (tmp_path / "out" / "exported-variables.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_findings_fail_the_policy_and_every_output_is_written(
+    tmp_path: Path, make_options: Options, oci_archive: Archive
+) -> None:
+    outcome = run(
+        tmp_path,
+        make_options(),
+        archive=oci_archive.path,
+        trigger=TriggerInfo(source="ecs:TaskStateChange", account="123456789012"),
+    )
+    assert outcome.exit_code == 1
+    out = tmp_path / "out"
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "report.json",
+        "junit.xml",
+        "report.sarif.json",
+        "report.html",
+        "report.md",
+        "exported-variables.env",
+        "qscanner",
+    } <= names
+    report = load(out / "report.json")
+    assert report.status == "failed" and report.scanner.name == "qscanner"
+    assert report.image.image_id == oci_archive.image_id
+    assert report.image.digest == oci_archive.manifest_digest
+    assert (
+        report.started_at == "2026-03-01T10:00:00Z" and report.finished_at == "2026-03-01T10:00:42Z"
+    )
+    assert report.trigger.account == "123456789012"
+    assert any(p.name.endswith("-Report.sarif.json") for p in (out / "qscanner").iterdir())
+    assert exported(tmp_path)["SCAN_STATUS"] == "failed"
+    assert exported(tmp_path)["SCAN_CRITICAL"] == "1"
+
+
+def test_clean_image_passes(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive
+) -> None:
+    double.scenario = "clean"
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path)
+    assert outcome.exit_code == 0 and outcome.report.status == "passed"
+    assert outcome.report.vulnerability_data is True
+
+
+@pytest.mark.parametrize("scenario", ["crash", "silent-exit-0", "mismatch", "os-unsupported"])
+def test_scanner_failures_are_error_reports_never_clean(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive, scenario: str
+) -> None:
+    double.scenario = scenario
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path)
+    assert outcome.exit_code == 3
+    report = load(tmp_path / "out" / "report.json")
+    assert report.status == "error" and report.error and report.policy.decision == "error"
+    assert report.vulnerability_data is False
+    assert exported(tmp_path)["SCAN_STATUS"] == "error"
+    assert "Policy verdict: ERROR" in (tmp_path / "out" / "junit.xml").read_text()
+
+
+def test_syft_inventory_is_labelled_and_passes(
+    tmp_path: Path, make_options: Options, oci_archive: Archive
+) -> None:
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path, scanner="syft")
+    assert outcome.exit_code == 0
+    report = outcome.report
+    assert report.scanner.mode == "inventory-only" and report.inventory_packages == 3
+    assert report.policy.decision == "not-evaluated"
+    assert (tmp_path / "out" / "sbom.cdx.json").is_file()
+    assert (tmp_path / "out" / "syft" / "sbom.cdx.json").is_file()
+    assert "inventory only" in outcome.message
+
+
+def test_missing_archive_is_an_error_report(tmp_path: Path, make_options: Options) -> None:
+    outcome = run(tmp_path, make_options(), archive=tmp_path / "nope.tar")
+    assert outcome.exit_code == 3 and "cannot read image archive" in outcome.report.error
+
+
+def test_stale_outputs_of_an_earlier_run_are_removed(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive
+) -> None:
+    stale = tmp_path / "out" / "syft"
+    stale.mkdir(parents=True)
+    (stale / "old.json").write_text("{}")
+    (tmp_path / "out" / "sbom.cdx.json").write_text("{}")
+    double.scenario = "clean"
+    run(tmp_path, make_options(), archive=oci_archive.path)
+    assert not stale.exists() and not (tmp_path / "out" / "sbom.cdx.json").exists()
+
+
+def test_publish_failure_after_a_good_scan_fails_the_build(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive, aws: None
+) -> None:
+    double.scenario = "clean"
+    targets = Targets(bucket="missing-bucket")
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path, targets=targets)
+    assert outcome.exit_code == 3
+    assert "publishing failed" in outcome.message
+    assert outcome.report.status == "passed"  # the scan verdict itself is kept
+    assert exported(tmp_path)["SCAN_STATUS"] == "error"
+    assert exported(tmp_path)["SCAN_REPORT_URI"] == "''"
+
+
+def test_published_report_names_its_own_uri(
+    tmp_path: Path, make_options: Options, oci_archive: Archive, aws: None
+) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    session.client("s3").create_bucket(Bucket="results-bucket")
+    targets = Targets(bucket="results-bucket", prefix="scans")
+    values = {
+        "output_dir": tmp_path / "out",
+        "scanner": "qscanner",
+        "archive": oci_archive.path,
+        "build_id": "proj:1234",
+    }
+    runtime = Runtime(
+        options=make_options(),
+        targets=targets,
+        clock=clock(),
+        clients=make_clients(targets, session),
+    )
+    outcome = run_scan(ScanJob(**values), runtime)
+    assert outcome.published is not None
+    uri = outcome.report.report_uri
+    assert uri.startswith("s3://results-bucket/scans/unknown-account/unknown-region/archive/app/")
+    assert uri.endswith("/20260301T100042Z-proj_1234/report.json")
+    key = uri.removeprefix("s3://results-bucket/")
+    stored = json.loads(
+        session.client("s3").get_object(Bucket="results-bucket", Key=key)["Body"].read()
+    )
+    assert stored["report_uri"] == uri
+    assert exported(tmp_path)["SCAN_REPORT_URI"] == uri
+
+
+@pytest.fixture(scope="module")
+def pushed(registry: LocalRegistry) -> tuple[str, str]:
+    img = imagebuild.image([imagebuild.layer(rootfs("pulled"))])
+    digest = imagebuild.Pusher(registry.url).push_image("team/app", img, tag="1")
+    return f"{registry.host}/team/app:1", digest
+
+
+def test_image_is_pulled_from_a_real_registry_then_scanned(
+    tmp_path: Path,
+    make_options: Options,
+    double: DoubleRun,
+    pushed: tuple[str, str],
+    registry: LocalRegistry,
+) -> None:
+    ref, digest = pushed
+    outcome = run(tmp_path, make_options(), image=ref, insecure_registries=(registry.host,))
+    assert outcome.exit_code == 1, outcome.message
+    assert outcome.report.image.digest == digest
+    assert outcome.report.image.repository == "team/app"
+    assert outcome.report.image.ref == ref
+    (call,) = double.calls()
+    assert call["argv"][-2] == "tar"  # the double scanned the pulled archive
+
+
+def test_pull_failure_is_an_error_report(
+    tmp_path: Path, make_options: Options, registry: LocalRegistry
+) -> None:
+    ref = f"{registry.host}/team/does-not-exist:1"
+    outcome = run(tmp_path, make_options(), image=ref, insecure_registries=(registry.host,))
+    assert outcome.exit_code == 3
+    assert outcome.report.status == "error"
+    assert load(tmp_path / "out" / "report.json").error
