@@ -1,0 +1,160 @@
+"""Every AWS action the code calls is granted to the role that calls it, and nothing more.
+
+The called actions are derived from the source (tests/cfn/awscalls.py: import closure of each
+entry point, boto3 method names mapped by botocore). What AWS itself does with a role on the
+code's behalf (event source mapping, build logs, source download, report upload, ...) is the
+PLATFORM table below, each with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.cfn.awscalls import Calls, calls_in, closure, operations
+from tests.cfn.conftest import walk
+
+# Attribute names of ours that coincide with a boto3 method of a service the closure uses.
+NOT_AWS = {
+    "scan": "the runner's scan step (scanner.scan, scanner_runner.scan), not dynamodb:Scan",
+}
+# Calls IAM never refuses.
+NO_PERMISSION = {"sts:GetCallerIdentity"}
+# The registry HTTP API on ECR (manifests, layer redirects) is authorised by these actions.
+ECR_REGISTRY_API = {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+PLATFORM: dict[str, dict[str, str]] = {
+    "DispatcherRole": {
+        "sqs:ReceiveMessage": "the Lambda event source mapping polls the queue as the function",
+        "sqs:DeleteMessage": "the event source mapping deletes handled messages",
+        "sqs:GetQueueAttributes": "the event source mapping reads the queue's settings",
+        "logs:CreateLogStream": "the Lambda runtime writes the function's log",
+        "logs:PutLogEvents": "the Lambda runtime writes the function's log",
+    },
+    "ScanBuildRole": {
+        "logs:CreateLogStream": "CodeBuild writes the build log",
+        "logs:PutLogEvents": "CodeBuild writes the build log",
+        "s3:GetObject": "CodeBuild fetches the source bundle; fetch-qscanner.sh an s3:// QScanner",
+        "s3:GetObjectVersion": "CodeBuild downloads a versioned S3 source",
+        "s3:PutObject": "the report group exports raw report files to the report bucket",
+        "secretsmanager:GetSecretValue": "CodeBuild resolves the SECRETS_MANAGER project variable",
+        "codebuild:CreateReportGroup": "CodeBuild files the buildspec's reports",
+        "codebuild:CreateReport": "CodeBuild files the buildspec's reports",
+        "codebuild:UpdateReport": "CodeBuild files the buildspec's reports",
+        "codebuild:BatchPutTestCases": "CodeBuild files the buildspec's reports",
+        **dict.fromkeys(ECR_REGISTRY_API, "the puller reads ECR over the registry HTTP API"),
+    },
+    "ScanAccessRole": dict.fromkeys(
+        ECR_REGISTRY_API, "the hub's build pulls member images over the registry HTTP API"
+    ),
+}
+
+
+def granted(template: dict[str, Any], role: str) -> set[str]:
+    """Every action an Allow statement of the role's inline policies names."""
+    actions: set[str] = set()
+    for policy in template["Resources"][role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            action = statement["Action"]
+            actions.update(action if isinstance(action, list) else [action])
+    return actions
+
+
+def _calls(entries: list[str]) -> Calls:
+    trees = {}
+    for entry in entries:
+        trees.update(closure(entry))
+    return calls_in(trees.values())
+
+
+def _file_calls(module: str) -> Calls:
+    """Calls in one module only (the code that runs under an assumed member-account role)."""
+    return calls_in([closure(module)[module]])
+
+
+# role -> (template, the code that runs as that role)
+ROLES = {
+    # The Lambda runs dispatcher.handler and whatever it imports.
+    "DispatcherRole": ("scanner", lambda: _calls(["dispatcher.handler"])),
+    # The build runs `deployscan scan` (buildspecs/scan.yml).
+    "ScanBuildRole": ("scanner", lambda: _calls(["scanner_runner.cli.scan"])),
+    # Assumed by the dispatcher's lookups and by the build's puller in member accounts.
+    "ScanAccessRole": (
+        "account-spoke",
+        lambda: calls_in(
+            [
+                closure("dispatcher.resolve_aws")["dispatcher.resolve_aws"],
+                closure("scanner_runner.registry.credentials")[
+                    "scanner_runner.registry.credentials"
+                ],
+            ]
+        ),
+    ),
+}
+
+
+def needed(role: str) -> set[str]:
+    """What the code run as the role calls, plus what AWS does with the role for it."""
+    _, code = ROLES[role]
+    actions = set(code().actions(NOT_AWS)) - NO_PERMISSION
+    if role == "ScanAccessRole":
+        actions.discard("sts:AssumeRole")  # the hub roles assume it; it assumes nothing
+    return actions | set(PLATFORM[role])
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_role_grants_exactly_what_its_code_calls(
+    templates: dict[str, dict[str, Any]], role: str
+) -> None:
+    template_name, _ = ROLES[role]
+    have = granted(templates[template_name], role)
+    want = needed(role)
+    assert sorted(want - have) == [], "called but not granted"
+    assert sorted(have - want) == [], "granted but never called"
+
+
+def test_the_derivation_sees_the_calls_we_know_about() -> None:
+    """Guards the AST scan itself: if it missed these, the equality above would be hollow."""
+    dispatcher = _calls(["dispatcher.handler"]).actions(NOT_AWS)
+    assert {"codebuild:StartBuild", "dynamodb:PutItem", "ecs:DescribeTaskDefinition"} <= dispatcher
+    assert {"lambda:GetFunction", "ecr:DescribeImages", "sts:AssumeRole"} <= dispatcher
+    runner = _calls(["scanner_runner.cli.scan"]).actions(NOT_AWS)
+    assert {"s3:PutObject", "sns:Publish", "ecr:GetAuthorizationToken"} <= runner
+
+
+def test_not_aws_entries_are_still_needed() -> None:
+    names = _calls(["dispatcher.handler", "scanner_runner.cli.scan"])
+    for name in NOT_AWS:
+        assert name in names.method_names
+        assert any(name in operations(s) for s in names.services), name
+
+
+# IAM action names that are not API operation names.
+IAM_ONLY = {
+    "s3:GetObjectVersion": "IAM's name for GetObject with a versionId",
+    "codebuild:CreateReport": "permission-only: CodeBuild's own report upload",
+    "codebuild:UpdateReport": "permission-only: CodeBuild's own report upload",
+    "codebuild:BatchPutTestCases": "permission-only: CodeBuild's own report upload",
+}
+
+
+def test_platform_actions_are_real_iam_actions() -> None:
+    for role, table in PLATFORM.items():
+        for action in set(table) - set(IAM_ONLY):
+            service, api = action.split(":")
+            assert api in operations(service).values(), (role, action)
+
+
+def test_assume_role_targets_only_the_member_role(templates: dict[str, dict[str, Any]]) -> None:
+    for role in ("DispatcherRole", "ScanBuildRole"):
+        statements = templates["scanner"]["Resources"][role]["Properties"]["Policies"][0][
+            "PolicyDocument"
+        ]["Statement"]
+        (assume,) = [s for s in statements if s["Action"] == "sts:AssumeRole"]
+        assert assume["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${CrossAccountRoleName}"
+        }
+        seen: list[Any] = []
+        walk(assume["Condition"], seen.append)
+        assert "aws:ResourceOrgID" in str(seen)
