@@ -191,3 +191,25 @@ def test_account_spoke_creates_the_scan_role_only_in_its_primary_region(
     assert "EcsApiRule" not in created
     roles = boto3.client("iam").list_roles()["Roles"]
     assert any(r["RoleName"] == "deployscan-scan-access" for r in roles) is role_created
+
+
+@pytest.mark.usefixtures("aws")
+def test_events_forwarded_to_the_hub_bus_reach_the_queue() -> None:
+    created = _scanner_stack(org="o-exampleorg1")
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    for name in ("ecs-task-running", "ecs-task-stopped", "lambda-updatefunctioncode"):
+        event = load_event(name)
+        events.put_events(
+            Entries=[
+                {
+                    "EventBusName": "deployscan-central",
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                }
+            ]
+        )
+    got = sqs.receive_message(QueueUrl=created["EventQueue"], MaxNumberOfMessages=10)
+    kinds = sorted(json.loads(m["Body"])["detail-type"] for m in got.get("Messages", []))
+    assert kinds == ["AWS API Call via CloudTrail", "ECS Task State Change"]
