@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,12 @@ def test_no_secret_in_plaintext_variables(scanner: dict[str, Any]) -> None:
     for var in env:
         if var["Type"] == "PLAINTEXT":
             assert "QualysAccessToken" not in json.dumps(var["Value"]), var["Name"]
-    assert scanner["Parameters"]["QualysAccessToken"]["NoEcho"] is True
+    token = scanner["Parameters"]["QualysAccessToken"]
+    assert token["NoEcho"] is True
+    # The token is embedded in the secret's JSON: no quote or backslash may get in.
+    pattern = re.compile(token["AllowedPattern"])
+    assert pattern.match("eyJhbGciOi.J9-_x/y+z=") and pattern.match("")
+    assert not pattern.match('abc","x":"y') and not pattern.match("a\\b")
 
 
 def test_report_group_is_the_one_the_buildspec_names(scanner: dict[str, Any]) -> None:
