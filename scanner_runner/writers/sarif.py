@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-from scanner_runner.report import Finding, ScanReport
+from scanner_runner.report import Finding, ScanReport, dumps_layered
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -51,7 +50,8 @@ def render(report: ScanReport) -> str:
         },
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    # Indented down to each result/rule, which then takes one line (fast and diffable).
+    return dumps_layered(log, levels=4) + "\n"
 
 
 def _rule(finding: Finding) -> dict[str, Any]:
