@@ -169,8 +169,12 @@ def _acquire(job: ScanJob, runtime: Runtime, work: Path) -> _Target:
         digest = job.digest or _ref_digest(job.image) or info.manifest_digest
         return _Target(job.archive, info.format, info.image_id, info.manifest_digest, digest)
     pull = runtime.pull or _default_pull()
+    image = ImageRef.parse(job.image)
+    if job.digest:
+        # Pull exactly what the dispatcher resolved, even if the tag has moved since.
+        image = image.with_digest(job.digest)
     pulled = pull(
-        job.image,
+        image,
         work / "image.tar",
         platform=job.platform or None,
         fmt=ARCHIVE_FORMAT,
@@ -184,6 +188,8 @@ def _acquire(job: ScanJob, runtime: Runtime, work: Path) -> _Target:
     info = inspect_archive(pulled.archive, job.platform)
     if info.image_id != pulled.config_digest:
         raise ScannerError("the pulled archive's config does not match the pulled manifest")
+    if job.digest and job.digest not in (pulled.digest, pulled.manifest_digest):
+        raise PullError(f"pulled {pulled.digest}, not the requested {job.digest}")
     digest = job.digest or pulled.digest
     return _Target(pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest)
 

@@ -58,7 +58,13 @@ def _usage(message: str) -> None:
 @click.option(
     "--archive", type=click.Path(dir_okay=False, path_type=Path), help="Scan this archive."
 )
-@click.option("--scanner", type=click.Choice(sorted(SCANNERS)), envvar="SCANNER", default=None)
+@click.option(
+    "--scanner",
+    type=click.Choice(sorted(SCANNERS)),
+    envvar="SCANNER",
+    show_envvar=True,
+    default=None,
+)
 @click.option("--qscanner-path", help="QScanner binary (else $QSCANNER_PATH, else PATH).")
 @click.option("--pod", help="Qualys pod, e.g. US1 (else $QUALYS_POD).")
 @click.option(
@@ -83,16 +89,30 @@ def _usage(message: str) -> None:
 @click.option(
     "--scan-timeout", type=click.IntRange(min=1), help="Seconds (else $SCAN_TIMEOUT, 300)."
 )
-@click.option("--digest", envvar="IMAGE_DIGEST", default="", help="Known digest ($IMAGE_DIGEST).")
-@click.option("--platform", envvar="IMAGE_PLATFORM", default="", help="os/arch ($IMAGE_PLATFORM).")
-@click.option("--account", envvar="SOURCE_ACCOUNT", default="")
-@click.option("--region", envvar="SOURCE_REGION", default="")
-@click.option("--trigger", envvar="TRIGGER", default="manual", show_default=True)
-@click.option("--resource-arn", envvar="RESOURCE_ARN", default="")
-@click.option("--event-id", envvar="EVENT_ID", default="")
-@click.option("--build-id", envvar="CODEBUILD_BUILD_ID", default="")
-@click.option("--registry-credentials-arn", envvar="REGISTRY_CREDENTIALS_ARN", default="")
-@click.option("--pull-role-arn", envvar="PULL_ROLE_ARN", default="")
+@click.option(
+    "--digest",
+    envvar="IMAGE_DIGEST",
+    show_envvar=True,
+    default="",
+    help="Known digest ($IMAGE_DIGEST).",
+)
+@click.option(
+    "--platform",
+    envvar="IMAGE_PLATFORM",
+    show_envvar=True,
+    default="",
+    help="os/arch ($IMAGE_PLATFORM).",
+)
+@click.option("--account", envvar="SOURCE_ACCOUNT", show_envvar=True, default="")
+@click.option("--region", envvar="SOURCE_REGION", show_envvar=True, default="")
+@click.option("--trigger", envvar="TRIGGER", show_envvar=True, default="manual", show_default=True)
+@click.option("--resource-arn", envvar="RESOURCE_ARN", show_envvar=True, default="")
+@click.option("--event-id", envvar="EVENT_ID", show_envvar=True, default="")
+@click.option("--build-id", envvar="CODEBUILD_BUILD_ID", show_envvar=True, default="")
+@click.option(
+    "--registry-credentials-arn", envvar="REGISTRY_CREDENTIALS_ARN", show_envvar=True, default=""
+)
+@click.option("--pull-role-arn", envvar="PULL_ROLE_ARN", show_envvar=True, default="")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Host allowed plain HTTP.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 def scan(**options: Any) -> None:

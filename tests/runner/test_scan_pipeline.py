@@ -211,3 +211,18 @@ def test_pull_failure_is_an_error_report(
     assert outcome.exit_code == 3
     assert outcome.report.status == "error"
     assert load(tmp_path / "out" / "report.json").error
+
+
+def test_a_known_digest_is_pulled_by_digest_and_kept(
+    tmp_path: Path, make_options: Options, pushed: tuple[str, str], registry: LocalRegistry
+) -> None:
+    ref, digest = pushed
+    outcome = run(
+        tmp_path, make_options(), image=ref, digest=digest, insecure_registries=(registry.host,)
+    )
+    assert outcome.exit_code == 1 and outcome.report.image.digest == digest
+    wrong = "sha256:" + "e" * 64
+    outcome = run(
+        tmp_path, make_options(), image=ref, digest=wrong, insecure_registries=(registry.host,)
+    )
+    assert outcome.exit_code == 3 and outcome.report.image.digest == wrong
