@@ -1,0 +1,115 @@
+"""`deployscan start-build IMAGE`: start (and optionally follow) one scan build in CodeBuild."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import boto3
+import click
+
+from dispatcher.errors import DeployscanError, ImageRefError, LaunchError
+from dispatcher.launch import BuildRequestError, CodeBuildLauncher
+from dispatcher.resolve_aws import AwsResolver
+from scanner_runner.buildwatch import EXIT_ERROR, BuildWatcher, console_url
+from scanner_runner.startbuild import plan_manual_build, start
+
+EXIT_USAGE = 2
+DEFAULT_PROJECT = "deployscan-scan"
+
+
+@click.command("start-build")
+@click.argument("image")
+@click.option(
+    "--project",
+    envvar="SCAN_PROJECT_NAME",
+    default=DEFAULT_PROJECT,
+    show_default=True,
+    help="CodeBuild scan project (env SCAN_PROJECT_NAME).",
+)
+@click.option("--platform", help="Platform to scan in a multi-platform image, e.g. linux/arm64.")
+@click.option("--force", is_flag=True, help="Scan even if the scan cache says it was just scanned.")
+@click.option("--wait", is_flag=True, help="Follow the build and exit with the scan's verdict.")
+@click.option(
+    "--cache-table",
+    envvar="SCAN_CACHE_TABLE",
+    help="DynamoDB scan-cache table to consult (env SCAN_CACHE_TABLE); skipped when unset.",
+)
+@click.option("--region", envvar="AWS_REGION", help="AWS region of the scan project.")
+@click.option(
+    "--timeout",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 2160),
+    help="Minutes to wait.",
+)
+@click.option("--interval", default=5.0, hidden=True, type=click.FloatRange(0.0, 60.0))
+def start_build(
+    *,
+    image: str,
+    project: str,
+    platform: str | None,
+    force: bool,
+    wait: bool,
+    cache_table: str | None,
+    region: str | None,
+    timeout: int,
+    interval: float,
+) -> None:
+    """Start a scan build for IMAGE with the variables the dispatcher would set.
+
+    Exit codes without --wait: 0 started (or already scanned), 2 bad input, 3 could not start.
+    With --wait, as `deployscan scan`: 0 passed, 1 policy failed, 3 error.
+    """
+    session = boto3.session.Session(region_name=region)
+    resolver = AwsResolver(session, os.environ.get("CROSS_ACCOUNT_ROLE_NAME") or None)
+    try:
+        plan = plan_manual_build(
+            image,
+            project=project,
+            platform=platform,
+            resolver=resolver,
+            cache_client=session.client("dynamodb") if cache_table else None,
+            cache_table=cache_table,
+            force=force,
+            region=session.region_name,
+        )
+    except (ImageRefError, BuildRequestError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except DeployscanError as exc:
+        _fail(str(exc), EXIT_ERROR)
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
+    if plan.cached is not None:
+        click.echo(f"{plan.request.image}: {plan.cached.message()}")
+        return
+    codebuild = session.client("codebuild")
+    try:
+        build_id = start(plan, CodeBuildLauncher(codebuild))
+    except LaunchError as exc:
+        _fail(str(exc), EXIT_ERROR)
+    digest = plan.request.digest or "digest resolved by the build"
+    click.echo(f"started {build_id} for {plan.request.image} ({digest})")
+    if not wait:
+        try:
+            builds = codebuild.batch_get_builds(ids=[build_id]).get("builds") or [{}]
+        except Exception:  # only for the link; the build has started either way
+            builds = [{}]
+        url = console_url(builds[0])
+        if url:
+            click.echo(f"follow it: {url}")
+        return
+    watcher = BuildWatcher(codebuild, session.client("logs"), out=click.echo, interval=interval)
+    try:
+        verdict = watcher.follow(build_id, timeout=timeout * 60.0)
+    except DeployscanError as exc:
+        _fail(str(exc), EXIT_ERROR)
+    for line in verdict.lines():
+        click.echo(line)
+    sys.exit(verdict.exit_code)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"deployscan start-build: {message}", err=True)
+    sys.exit(code)

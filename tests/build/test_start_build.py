@@ -1,0 +1,233 @@
+"""`deployscan start-build`: the exact StartBuild request, the scan cache, following a build."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from click.testing import CliRunner
+
+from dispatcher.launch import CodeBuildLauncher
+from dispatcher.resolve_aws import AwsResolver
+from scanner_runner.buildwatch import BuildWatcher, verdict_of
+from scanner_runner.cli import main
+from scanner_runner.startbuild import plan_manual_build, start
+
+ACCOUNT = "123456789012"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+PROJECT = "deployscan-scan"
+
+
+def push_ecr_image(repository: str = "shop/api", tag: str = "1.4.2") -> str:
+    """Put a manifest into moto's ECR and return the digest ECR reports for the tag."""
+    ecr = boto3.client("ecr")
+    ecr.create_repository(repositoryName=repository)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                   "digest": "sha256:" + "a" * 64},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 3,
+                    "digest": "sha256:" + "b" * 64}],
+    }  # fmt: skip
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    images = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    digest: str = images["imageDetails"][0]["imageDigest"]
+    return digest
+
+
+def test_start_build_sends_the_dispatchers_variables(aws: None) -> None:
+    digest = push_ecr_image()
+    resolver = AwsResolver(boto3.session.Session(), None)
+    plan = plan_manual_build(
+        f"{REGISTRY}/shop/api:1.4.2", project=PROJECT, platform="linux/arm64", resolver=resolver
+    )
+    codebuild = boto3.client("codebuild")
+    expected = {
+        "projectName": PROJECT,
+        "environmentVariablesOverride": [
+            {"name": "IMAGE_REF", "value": f"{REGISTRY}/shop/api:1.4.2", "type": "PLAINTEXT"},
+            {"name": "IMAGE_DIGEST", "value": digest, "type": "PLAINTEXT"},
+            {"name": "IMAGE_PLATFORM", "value": "linux/arm64", "type": "PLAINTEXT"},
+            {"name": "SOURCE_ACCOUNT", "value": ACCOUNT, "type": "PLAINTEXT"},
+            {"name": "SOURCE_REGION", "value": "us-east-1", "type": "PLAINTEXT"},
+            {"name": "TRIGGER", "value": "manual", "type": "PLAINTEXT"},
+        ],
+        "idempotencyToken": plan.request.idempotency_token(),
+    }
+    with Stubber(codebuild) as stub:
+        stub.add_response("start_build", {"build": {"id": f"{PROJECT}:b-1"}}, expected)
+        assert start(plan, CodeBuildLauncher(codebuild)) == f"{PROJECT}:b-1"
+        stub.assert_no_pending_responses()
+
+
+def test_unknown_ecr_tag_still_starts_without_a_digest(aws: None) -> None:
+    boto3.client("ecr").create_repository(repositoryName="shop/api")
+    resolver = AwsResolver(boto3.session.Session(), None)
+    plan = plan_manual_build(
+        f"{REGISTRY}/shop/api:missing", project=PROJECT, platform=None, resolver=resolver
+    )
+    assert plan.request.digest is None
+    assert "IMAGE_DIGEST" not in plan.request.environment()
+    assert any("resolves it when it pulls" in note for note in plan.notes)
+
+
+def make_cache(digest: str, status: str, expires_at: int) -> Any:
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName="scan-cache",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(
+        TableName="scan-cache",
+        Item={
+            "pk": {"S": f"digest#{digest}"},
+            "status": {"S": status},
+            "expires_at": {"N": str(expires_at)},
+            "completed_at": {"N": "1790000000"},
+            "report_uri": {"S": "s3://reports/r/report.json"},
+        },
+    )
+    return ddb
+
+
+@pytest.mark.parametrize(
+    ("force", "expires_at", "cached"), [(False, 2_000_000_000, True), (True, 2_000_000_000, False),
+                                        (False, 1_700_000_000, False)]
+)  # fmt: skip
+def test_scan_cache_suppresses_a_recent_scan_unless_forced(
+    aws: None, force: bool, expires_at: int, cached: bool
+) -> None:
+    digest = push_ecr_image()
+    ddb = make_cache(digest, "passed", expires_at)
+    plan = plan_manual_build(
+        f"{REGISTRY}/shop/api:1.4.2",
+        project=PROJECT,
+        platform=None,
+        resolver=AwsResolver(boto3.session.Session(), None),
+        cache_client=ddb,
+        cache_table="scan-cache",
+        force=force,
+        now=1_800_000_000,
+    )
+    assert (plan.cached is not None) is cached
+    if plan.cached:
+        message = plan.cached.message()
+        assert message.startswith("already scanned 2026-")
+        assert message.endswith("use --force")
+
+
+def test_bad_reference_is_refused_before_any_call() -> None:
+    with pytest.raises(Exception, match="invalid"):
+        plan_manual_build("Shop/API:$(id)", project=PROJECT, platform=None, resolver=None)
+
+
+def build_item(phase: str, complete: bool, status: str = "IN_PROGRESS", **extra: Any) -> dict:
+    item = {
+        "id": f"{PROJECT}:b-1",
+        "arn": f"arn:aws:codebuild:us-east-1:{ACCOUNT}:build/{PROJECT}:b-1",
+        "currentPhase": phase,
+        "buildStatus": status,
+        "buildComplete": complete,
+        "logs": {"groupName": "/deployscan/scan-build", "streamName": "b-1"},
+    }
+    item.update(extra)
+    return item
+
+
+def test_wait_follows_phases_and_log_then_maps_the_verdict() -> None:
+    codebuild = boto3.client("codebuild", region_name="us-east-1")
+    logs = boto3.client("logs", region_name="us-east-1")
+    log_params = {"logGroupName": "/deployscan/scan-build", "logStreamName": "b-1",
+                  "startFromHead": True}  # fmt: skip
+    exported = [
+        {"name": "SCAN_STATUS", "value": "failed"},
+        {"name": "SCAN_EXIT_CODE", "value": "1"},
+        {"name": "SCAN_CRITICAL", "value": "2"},
+        {"name": "SCAN_HIGH", "value": "5"},
+        {"name": "SCAN_REPORT_URI", "value": "s3://reports/x/report.html"},
+    ]
+    out: list[str] = []
+    sleeps: list[float] = []
+    with Stubber(codebuild) as cb, Stubber(logs) as lg:
+        cb.add_response("batch_get_builds", {"builds": [build_item("PROVISIONING", False)]})
+        lg.add_client_error("get_log_events", "ResourceNotFoundException")
+        cb.add_response("batch_get_builds", {"builds": [build_item("BUILD", False)]})
+        lg.add_response("get_log_events", {"events": [{"message": "scanning\n"}],
+                                           "nextForwardToken": "f/1"}, log_params)  # fmt: skip
+        lg.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"},
+                        {**log_params, "nextToken": "f/1"})  # fmt: skip
+        done = build_item("COMPLETED", True, "FAILED", exportedEnvironmentVariables=exported)
+        cb.add_response("batch_get_builds", {"builds": [done]})
+        for _ in range(2):
+            lg.add_response("get_log_events", {"events": [{"message": "verdict: failed"}],
+                                               "nextForwardToken": "f/2"})  # fmt: skip
+            lg.add_response("get_log_events", {"events": [], "nextForwardToken": "f/2"})
+        watcher = BuildWatcher(codebuild, logs, out=out.append, sleep=sleeps.append, interval=2)
+        verdict = watcher.follow(f"{PROJECT}:b-1")
+    assert out[:4] == ["phase: PROVISIONING", "phase: BUILD", "scanning", "phase: COMPLETED"]
+    assert "verdict: failed" in out
+    assert sleeps == [2, 2]
+    assert verdict.exit_code == 1
+    assert verdict.report_uri == "s3://reports/x/report.html"
+    lines = verdict.lines()
+    assert lines[0] == "verdict: failed (build FAILED, exit 1)"
+    assert lines[1] == "counts: critical=2 high=5"
+    assert "projects/deployscan-scan/build/deployscan-scan%3Ab-1" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("status", "exported", "code"),
+    [
+        ("SUCCEEDED", {}, 0),
+        ("FAILED", {}, 3),
+        ("FAILED", {"SCAN_EXIT_CODE": "3", "SCAN_STATUS": "error"}, 3),
+        ("FAILED", {"SCAN_EXIT_CODE": "0"}, 3),  # scan passed but the build broke: fail closed
+        ("TIMED_OUT", {}, 3),
+        ("SUCCEEDED", {"SCAN_EXIT_CODE": "0", "SCAN_STATUS": "passed"}, 0),
+    ],
+)
+def test_verdict_mapping(status: str, exported: dict[str, str], code: int) -> None:
+    variables = [{"name": k, "value": v} for k, v in exported.items()]
+    item = build_item("COMPLETED", True, status, exportedEnvironmentVariables=variables)
+    assert verdict_of(item).exit_code == code
+
+
+def test_cli_starts_and_waits_against_moto(aws: None) -> None:
+    boto3.client("codebuild").create_project(
+        name=PROJECT,
+        source={"type": "S3", "location": "artifacts/deployscan/runner.zip"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "img",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/scan",
+    )
+    runner = CliRunner()
+    result = runner.invoke(main, ["start-build", "alpine:3.20", "--wait", "--interval", "0"])
+    assert result.exit_code == 0, result.output
+    assert f"started {PROJECT}:" in result.output
+    assert "verdict: passed (build SUCCEEDED, exit 0)" in result.output
+
+
+def test_cli_reports_already_scanned(aws: None) -> None:
+    digest = push_ecr_image()
+    make_cache(digest, "failed", 4_000_000_000)
+    result = CliRunner().invoke(
+        main, ["start-build", f"{REGISTRY}/shop/api:1.4.2", "--cache-table", "scan-cache"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "already scanned" in result.output and "use --force" in result.output
+
+
+def test_cli_bad_reference_exits_2() -> None:
+    result = CliRunner().invoke(main, ["start-build", "nginx;rm -rf /"])
+    assert result.exit_code == 2
+    assert "deployscan start-build:" in result.output
