@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from scanner_runner.localbuild.executor import PhaseSink, new_build_id, run_buil
 from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar
 from scanner_runner.localbuild.shell import OutputSink
 
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the project's source bundle holds (see the Makefile's `package`): the runner, installable.
 SOURCE_ENTRIES = ("pyproject.toml", "README.md", "dispatcher", "scanner_runner", "buildspecs")
 
@@ -118,3 +120,12 @@ def copy_source(source_dir: Path, target: Path) -> Path:
     if not (target / "buildspecs").is_dir():
         raise LaunchError(f"{source_dir} has no buildspecs/ folder")
     return target
+
+
+def build_image_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The local "build image": this Python's bin folder (with `deployscan`) first on PATH.
+
+    Nothing else is inherited from the caller's environment; add what the build needs in `extra`.
+    """
+    venv_bin = str(Path(sys.executable).parent)
+    return {"PATH": f"{venv_bin}:{SYSTEM_PATH}", "LANG": "C.UTF-8", **(extra or {})}

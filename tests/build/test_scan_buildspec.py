@@ -1,0 +1,156 @@
+"""The real buildspecs/scan.yml, run by the local executor against moto server, the real local
+registry and the QScanner test double: passed, policy-failed and error builds."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dispatcher.imageref import ImageRef
+from dispatcher.launch import BuildRequest
+from scanner_runner import imagebuild
+from scanner_runner.demo.images import debian_image
+from scanner_runner.demo.motoserver import MotoServer
+from scanner_runner.demo.stack import StackNames, create_stack
+from scanner_runner.localbuild.launcher import (
+    LocalBuildLauncher,
+    LocalProject,
+    build_image_environment,
+)
+from scanner_runner.localbuild.model import BuildResult, EnvVar
+from scanner_runner.localregistry import LocalRegistry
+
+ROOT = Path(__file__).resolve().parents[2]
+DOUBLE = ROOT / "tests" / "doubles" / "qscanner"
+NAMES = StackNames()
+TOKEN = "qualys-token-7f3a9c2e5b"
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def pushed(registry: LocalRegistry) -> tuple[str, str]:
+    img = debian_image({"srv/app/app.py": b"print('hi')\n"})
+    digest = imagebuild.Pusher(registry.url).push_image("shop/checkout-api", img, "2.3.1")
+    return f"{registry.host}/shop/checkout-api:2.3.1", digest
+
+
+def run_scan_build(
+    moto_server: MotoServer,
+    registry: LocalRegistry,
+    tmp_path: Path,
+    image: str,
+    *,
+    scenario: str,
+    sha256: str | None = None,
+) -> BuildResult:
+    moto_server.reset()
+    s3 = moto_server.client("s3")
+    double = DOUBLE.read_bytes()
+    stack = create_stack(
+        moto_server.client,
+        scanner="qscanner",
+        qualys_pod="US1",
+        qualys_token=TOKEN,
+        insecure_registries=registry.host,
+        extra_env=(
+            EnvVar("QSCANNER_URL", f"s3://{NAMES.artifacts_bucket}/deployscan/qscanner"),
+            EnvVar("QSCANNER_SHA256", sha256 or hashlib.sha256(double).hexdigest()),
+            EnvVar("QSCANNER_DOUBLE_SCENARIO", scenario),
+        ),
+    )
+    s3.put_object(Bucket=NAMES.artifacts_bucket, Key="deployscan/qscanner", Body=double)
+    project = LocalProject(
+        name=NAMES.project,
+        source_dir=ROOT,
+        work_root=tmp_path,
+        environment=stack.environment,
+        base_env=build_image_environment(moto_server.environment()),
+        timeout_seconds=120,
+    )
+    launcher = LocalBuildLauncher(project, secrets_client=moto_server.client("secretsmanager"))
+    request = BuildRequest(
+        project=NAMES.project,
+        image=ImageRef.parse(image),
+        digest=None,
+        platform="linux/amd64",
+        source_account="123456789012",
+        source_region="us-east-1",
+        trigger="ecs:TaskStateChange",
+        resource_arn="arn:aws:ecs:us-east-1:123456789012:task/shop/0123456789abcdef",
+    )
+    return launcher.run(request)
+
+
+def report_keys(moto_server: MotoServer) -> list[str]:
+    listing = moto_server.client("s3").list_objects_v2(Bucket=NAMES.bucket, Prefix="reports/")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def test_clean_image_passes(
+    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="clean")
+    log = result.log_path.read_text()
+    assert result.status == "SUCCEEDED", "\n".join(result.log_tail(40))
+    exported = result.exported_variables
+    assert exported["SCAN_STATUS"] == "passed"
+    assert exported["SCAN_EXIT_CODE"] == "0"
+    assert exported["SCAN_CRITICAL"] == exported["SCAN_HIGH"] == "0"
+    assert exported["SCAN_REPORT_URI"].startswith(f"s3://{NAMES.bucket}/reports/123456789012/")
+    (report,) = result.reports
+    assert (report.group, report.status, report.truncated) == ("findings", "SUCCEEDED", False)
+    keys = report_keys(moto_server)
+    assert any(k.endswith("/report.json") for k in keys)
+    assert any(k.endswith("/junit.xml") for k in keys)
+    assert TOKEN not in log  # the secret is masked, never printed
+
+
+def test_findings_above_the_policy_fail_the_build(
+    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="findings")
+    assert result.status == "FAILED"
+    assert result.phase("BUILD").status == "FAILED"  # type: ignore[union-attr]
+    assert result.phase("POST_BUILD").status == "SUCCEEDED"  # type: ignore[union-attr]
+    exported = result.exported_variables
+    assert (exported["SCAN_STATUS"], exported["SCAN_EXIT_CODE"]) == ("failed", "1")
+    assert int(exported["SCAN_CRITICAL"]) + int(exported["SCAN_HIGH"]) > 0
+    (report,) = result.reports
+    assert report.count("FAILED") > 0
+    assert len(report.cases) <= 500 and not report.truncated
+    tail = [line for line in result.log_tail(12) if not line.startswith("[Container]")]
+    assert tail[-1] == "verdict: failed (scan exit code 1)"
+    assert any(k.endswith("/report.html") for k in report_keys(moto_server))
+
+
+def test_scanner_crash_is_an_error_build(
+    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="crash")
+    assert result.status == "FAILED"
+    exported = result.exported_variables
+    assert (exported["SCAN_STATUS"], exported["SCAN_EXIT_CODE"]) == ("error", "3")
+    tail = [line for line in result.log_tail(12) if not line.startswith("[Container]")]
+    assert tail[-1] == "verdict: error (scan exit code 3)"
+    assert "reason (last lines of the scan):" in tail
+
+
+def test_a_qscanner_with_the_wrong_hash_never_runs(
+    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    result = run_scan_build(
+        moto_server, registry, tmp_path, pushed[0], scenario="clean", sha256="0" * 64
+    )
+    assert result.status == "FAILED"
+    assert result.phase("INSTALL").status == "FAILED"  # type: ignore[union-attr]
+    assert result.phase("BUILD") is None
+    assert "sha256 mismatch" in result.log_path.read_text()
+    assert report_keys(moto_server) == []
