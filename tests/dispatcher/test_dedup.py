@@ -110,13 +110,21 @@ def test_memo_forgets_after_its_window() -> None:
 
 
 def test_many_identical_events_at_once_start_exactly_one_build(dynamodb: Any) -> None:
-    """16 concurrent 'Lambdas' (own memo, own client) race on the conditional put."""
+    """16 concurrent 'Lambdas' (own memo, own client) race on the conditional put.
+
+    DynamoDB evaluates a condition and writes atomically; moto in process checks then writes in
+    Python, so two threads can both pass. One lock per request (held from before-call to
+    after-call, around moto's handler) gives moto the service's atomicity, nothing more.
+    """
     launcher = RecordingLauncher()
     event = load_event("ecs-task-running.json")
     barrier = threading.Barrier(16)
+    atomic = threading.Lock()
 
     def one_invocation(_: int) -> list[str]:
         client = boto3.client("dynamodb", region_name=REGION)
+        client.meta.events.register("before-call.dynamodb.*", _locking(atomic.acquire))
+        client.meta.events.register("after-call.dynamodb.*", _locking(atomic.release))
         barrier.wait()
         result = dispatch(
             event,
@@ -134,3 +142,10 @@ def test_many_identical_events_at_once_start_exactly_one_build(dynamodb: Any) ->
     assert images == [f"{ECR}/shop/checkout:2.3.1", "docker.io/envoyproxy/envoy:v1.29.1"]
     assert reasons.count(m.STARTED) == 2
     assert reasons.count(m.SCAN_IN_PROGRESS) == 30
+
+
+def _locking(action: Any) -> Any:
+    def hook(**_: Any) -> None:  # a before-call hook returning a value would replace the call
+        action()
+
+    return hook
