@@ -19,9 +19,14 @@ from dispatcher.resolve import FunctionImage, LookupFailed, TaskDefinition
 from dispatcher.routes import runtime_platform
 
 _NOT_FOUND = frozenset(
-    {"ClientException", "ResourceNotFoundException", "ImageNotFoundException",
-     "RepositoryNotFoundException", "InvalidParameterException"}
-)  # fmt: skip
+    {
+        "ClientException",
+        "ResourceNotFoundException",
+        "ImageNotFoundException",
+        "RepositoryNotFoundException",
+        "InvalidParameterException",
+    }
+)
 _ARCHITECTURES = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 SESSION_NAME = "deployscan-dispatcher"
 
@@ -68,8 +73,11 @@ class AwsResolver:
         key = ("td", account or "", region or "", ref)
         if key not in self._answers:
             client = self._client("ecs", account, region)
-            response = self._call(f"ecs:DescribeTaskDefinition {ref[:120]}",
-                                  client.describe_task_definition, taskDefinition=ref)  # fmt: skip
+            response = self._call(
+                f"ecs:DescribeTaskDefinition {ref[:120]}",
+                client.describe_task_definition,
+                taskDefinition=ref,
+            )
             definition = obj(response, "taskDefinition")
             containers = tuple(
                 ContainerImage(
@@ -91,8 +99,9 @@ class AwsResolver:
         key = ("fn", account or "", region or "", name)
         if key not in self._answers:
             client = self._client("lambda", account, region)
-            response = self._call(f"lambda:GetFunction {name[:120]}",
-                                  client.get_function, FunctionName=name)  # fmt: skip
+            response = self._call(
+                f"lambda:GetFunction {name[:120]}", client.get_function, FunctionName=name
+            )
             code, config = obj(response, "Code"), obj(response, "Configuration")
             architectures = items(config, "Architectures")
             self._answers[key] = FunctionImage(
@@ -146,8 +155,12 @@ class AwsResolver:
     def _assumed(self, account: str, region: str | None) -> boto3.session.Session:
         if account not in self._sessions:
             arn = f"arn:{partition(region or '')}:iam::{account}:role/{self._role_name}"
-            response = self._call(f"sts:AssumeRole {arn}", self._session.client("sts").assume_role,
-                                  RoleArn=arn, RoleSessionName=SESSION_NAME)  # fmt: skip
+            response = self._call(
+                f"sts:AssumeRole {arn}",
+                self._session.client("sts").assume_role,
+                RoleArn=arn,
+                RoleSessionName=SESSION_NAME,
+            )
             creds = response["Credentials"]
             self._sessions[account] = self._session_factory(
                 aws_access_key_id=creds["AccessKeyId"],

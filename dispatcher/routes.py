@@ -172,8 +172,9 @@ def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
 def function_configuration(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     """UpdateFunctionConfiguration… never changes the image."""
     call = CloudTrailCall(event)
-    return [m.Skip(_with(origin, resource_arn=text(call.response, "functionArn")),
-                   m.CONFIGURATION_ONLY)]  # fmt: skip
+    return [
+        m.Skip(_with(origin, resource_arn=text(call.response, "functionArn")), m.CONFIGURATION_ONLY)
+    ]
 
 
 ROUTES: tuple[Route, ...] = (

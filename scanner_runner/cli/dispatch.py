@@ -56,8 +56,9 @@ def dispatch(dry_run: bool, offline: bool, files: tuple[str, ...]) -> None:
     context = _Clients(settings, offline=offline, executing=executing)
     for raw in inputs:
         try:
-            result = run_dispatch(raw, settings, context.resolver(), dry_run=not executing,
-                                  **context.executors())  # fmt: skip
+            result = run_dispatch(
+                raw, settings, context.resolver(), dry_run=not executing, **context.executors()
+            )
         except DeployscanError as exc:
             _fail(f"unreadable input: {exc}")
         _print(result)
