@@ -6,6 +6,7 @@ so nothing can reach real AWS. moto is a dev dependency (`make venv` installs it
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from types import TracebackType
@@ -36,6 +37,7 @@ class MotoServer:
             from moto.server import ThreadedMotoServer  # noqa: PLC0415 - dev dependency
         except ImportError as exc:
             raise MotoServerError("moto is not installed: run `make venv`") from exc
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
         self.region = region
         self.port = _free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

@@ -115,8 +115,10 @@ class _Run:
             if shell.alive:
                 current = shell.environment(deadline=self.deadline + 30)
                 exported = {k: current[k] for k in self.spec.exported_variables if k in current}
-        finally:
-            shell.close()
+        except BaseException:  # Ctrl-C or a bug: nothing the build started may outlive it
+            shell.kill()
+            raise
+        shell.close()
         upload_started = time.monotonic()
         artifacts = self._artifacts() if ran_build else ()
         reports = tuple(collect_report(r, self.job.src_dir) for r in self.spec.reports)

@@ -1,8 +1,10 @@
 """`LocalBuildLauncher`: the dispatcher's `Launcher` seam, backed by the local executor.
 
 `start(request)` does what `StartBuild` does for the scan project (the request's variables become
-PLAINTEXT overrides on top of the project's environment) and then runs the build to completion
-before it returns the build id; `results[build_id]` holds what BatchGetBuilds would show.
+PLAINTEXT overrides on top of the project's environment). By default it runs the build to
+completion before it returns the build id; with `deferred=True` it only queues the build, as
+CodeBuild does, and `run_pending()` runs the queue. `results[build_id]` holds what
+BatchGetBuilds would show.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class LocalBuildLauncher:
         output: OutputSink | None = None,
         on_phase: PhaseSink | None = None,
         on_result: Callable[[BuildRequest, BuildResult], None] | None = None,
+        deferred: bool = False,
     ) -> None:
         self.project = project
         self.results: dict[str, BuildResult] = {}
@@ -63,18 +66,38 @@ class LocalBuildLauncher:
         self._on_phase = on_phase
         self._on_result = on_result
         self._numbers = itertools.count(1)
+        self._deferred = deferred
+        self.pending: list[tuple[BuildRequest, str, int]] = []
 
     def start(self, request: BuildRequest) -> str:
-        """Run the build for `request` and return its id; raise `LaunchError` if it cannot run."""
+        """Start (or queue) the build for `request` and return its id; raise `LaunchError`."""
+        if self._deferred:
+            self._check(request)
+            build_id = new_build_id(self.project.name)
+            self.pending.append((request, build_id, next(self._numbers)))
+            return build_id
         return self.run(request).build_id
 
+    def run_pending(self) -> list[BuildResult]:
+        """Run every queued build in start order; return their results."""
+        done = []
+        while self.pending:
+            request, build_id, number = self.pending.pop(0)
+            done.append(self._run(request, build_id, number))
+        return done
+
     def run(self, request: BuildRequest) -> BuildResult:
-        """Like `start`, returning the whole result."""
+        """Run one build now and return the whole result."""
+        self._check(request)
+        return self._run(request, new_build_id(self.project.name), next(self._numbers))
+
+    def _check(self, request: BuildRequest) -> None:
         if request.project != self.project.name:
             raise LaunchError(f"no such project: {request.project}")
+        request.environment()  # raises BuildRequestError before anything is queued
+
+    def _run(self, request: BuildRequest, build_id: str, number: int) -> BuildResult:
         overrides = tuple(EnvVar(k, v) for k, v in request.environment().items())
-        number = next(self._numbers)
-        build_id = new_build_id(self.project.name)
         build_dir = self.project.work_root / "builds" / f"{number:03d}-{build_id.partition(':')[2]}"
         job = BuildJob(
             project=self.project.name,

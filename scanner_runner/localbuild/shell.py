@@ -118,14 +118,13 @@ class BuildShell:
         return env
 
     def close(self, timeout: float = 5.0) -> None:
-        """End the shell (EOF on stdin), killing its process group if it lingers."""
+        """End the shell (EOF on stdin), then kill whatever is left of its process group."""
         if self._proc.stdin and not self._proc.stdin.closed:
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        self.kill()  # like the end of a CodeBuild container: background leftovers go too
         self._reader.join(timeout=timeout)
 
     def kill(self) -> None:

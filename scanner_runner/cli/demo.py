@@ -1,0 +1,59 @@
+"""`deployscan demo`: the embedded-default end-to-end run on this machine."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from scanner_runner.demo.run import DemoOptions, run_demo
+from scanner_runner.demo.summary import render
+from scanner_runner.errors import DeployscanError
+
+EXIT_FAILED = 1
+
+
+@click.command("demo")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".demo"),
+    show_default=True,
+    help="Where builds, the registry and the copied reports go (wiped at start).",
+)
+@click.option("--quick", is_flag=True, help="One image and its redelivered event only.")
+@click.option("--verbose", "-v", is_flag=True, help="Stream every build's log.")
+def demo(*, workdir: Path, quick: bool, verbose: bool) -> None:
+    """Run the whole flow here: emulated AWS (moto), a real registry, the real dispatcher, the
+    scan buildspec in the local build executor; then print a summary table.
+
+    Scans with QScanner when a qscanner binary (PATH or $QSCANNER_PATH) and $QUALYS_ACCESS_TOKEN
+    and $QUALYS_POD are present, otherwise with syft (inventory only: no vulnerability data).
+    Exit 0 when every step worked (a policy-failed image is a result, not a failure).
+    """
+    options = DemoOptions(workdir=workdir, quick=quick, verbose=verbose, environ=dict(os.environ))
+    try:
+        result = run_demo(options, click.echo)
+    except (DeployscanError, OSError) as exc:
+        click.echo(f"deployscan demo: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        click.echo("deployscan demo: interrupted; everything it started was stopped", err=True)
+        sys.exit(130)
+    click.echo("")
+    for line in render(result.rows):
+        click.echo(line)
+    click.echo("")
+    click.echo(f"scanner: {result.scanner.why}")
+    reports = [row for row in result.rows if row.html is not None]
+    if reports:
+        click.echo(f"HTML reports (copied from the build artifacts to {result.reports_dir}):")
+        for row in reports:
+            click.echo(f"  {row.image}: file://{row.html}")
+            click.echo(f"    report in the emulated S3: {row.report_uri}")
+    click.echo(f"demo finished in {result.seconds:.1f} s")
+    if not result.ok:
+        click.echo("deployscan demo: a build ended in error (see its log above with -v)", err=True)
+        sys.exit(EXIT_FAILED)

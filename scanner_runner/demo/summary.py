@@ -1,0 +1,108 @@
+"""The demo's closing table: one row per image decision, and the reports copied to disk."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dispatcher import model as m
+from scanner_runner.localbuild.model import BuildResult
+
+COUNTS = ("SCAN_CRITICAL", "SCAN_HIGH", "SCAN_MEDIUM", "SCAN_LOW", "SCAN_INFO")
+HEADERS = ("image", "trigger", "digest", "verdict", "c/h/m/l/i", "report")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the summary."""
+
+    image: str
+    trigger: str
+    digest: str
+    verdict: str  # passed | failed | error | skipped: <reason>
+    counts: str
+    report_uri: str
+    html: Path | None = None
+
+
+def rows_for(
+    outcomes: Iterable[m.Result], results: Mapping[str, BuildResult], reports_dir: Path
+) -> list[Row]:
+    """Rows for one dispatch: started builds with their verdicts, skips with their reasons."""
+    rows = []
+    for outcome in outcomes:
+        if isinstance(outcome, m.Started):
+            result = results.get(outcome.build_id)
+            rows.append(_build_row(outcome, result, reports_dir))
+        elif isinstance(outcome, m.Skip):
+            rows.append(
+                Row(
+                    image=_short_image(outcome.image or "?"),
+                    trigger=outcome.origin.trigger or "?",
+                    digest=_short_digest(outcome.digest),
+                    verdict=f"skipped: {outcome.reason}",
+                    counts="",
+                    report_uri="",
+                )
+            )
+    return rows
+
+
+def render(rows: Iterable[Row]) -> list[str]:
+    """The table as text lines, columns padded to fit."""
+    table = [HEADERS] + [
+        (r.image, r.trigger, r.digest, r.verdict, r.counts, _short_uri(r.report_uri)) for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in table
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path) -> Row:
+    request = outcome.build.request
+    exported = result.exported_variables if result else {}
+    html = _copy_reports(result, request.image.repository, reports_dir) if result else None
+    return Row(
+        image=_short_image(outcome.build.image),
+        trigger=request.trigger,
+        digest=_short_digest(request.digest),
+        verdict=exported.get("SCAN_STATUS", "error"),
+        counts="/".join(exported.get(name, "?") for name in COUNTS),
+        report_uri=exported.get("SCAN_REPORT_URI", ""),
+        html=html,
+    )
+
+
+def _copy_reports(result: BuildResult, repository: str, reports_dir: Path) -> Path | None:
+    if not result.artifacts:
+        return None
+    target = reports_dir / f"{result.build_number:02d}-{repository.replace('/', '-')}"
+    base = result.artifacts[0].parent
+    while base.name != "deployscan-reports" and base != base.parent:
+        base = base.parent
+    shutil.copytree(base, target, dirs_exist_ok=True)
+    html = target / "report.html"
+    return html if html.is_file() else None
+
+
+def _short_image(image: str) -> str:
+    name = image.partition("/")[2] if "/" in image else image  # drop the local registry host
+    if "@" in name:
+        repository, _, digest = name.partition("@")
+        return f"{repository}@{digest[:19]}"
+    return name
+
+
+def _short_digest(digest: str | None) -> str:
+    return digest[:19] if digest else "-"
+
+
+def _short_uri(uri: str) -> str:
+    if len(uri) <= 60:
+        return uri
+    return uri[:28] + "…" + uri[-31:]
