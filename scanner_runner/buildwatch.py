@@ -113,7 +113,7 @@ class BuildWatcher:
                 self._out(f"phase: {phase}")
                 self._phase = phase
             self._tail(build)
-            if build.get("buildComplete"):
+            if _complete(build):
                 self._tail(build)
                 return verdict_of(build)
             if self._clock() >= deadline:
@@ -153,3 +153,10 @@ class BuildWatcher:
             if not token or token == self._log_token:
                 return
             self._log_token = token
+
+
+def _complete(build: dict[str, Any]) -> bool:
+    """Done when CodeBuild says so, or when the status left IN_PROGRESS (moto never sets
+    `buildComplete`)."""
+    status = build.get("buildStatus")
+    return bool(build.get("buildComplete")) or (status is not None and status != "IN_PROGRESS")
