@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scanner_runner.demo.run import DemoOptions, run_demo
 from scanner_runner.demo.summary import render
@@ -36,7 +37,7 @@ def demo(*, workdir: Path, quick: bool, verbose: bool) -> None:
     options = DemoOptions(workdir=workdir, quick=quick, verbose=verbose, environ=dict(os.environ))
     try:
         result = run_demo(options, click.echo)
-    except (DeployscanError, OSError) as exc:
+    except (DeployscanError, OSError, BotoCoreError, ClientError) as exc:
         click.echo(f"deployscan demo: {exc}", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:

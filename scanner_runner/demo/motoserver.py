@@ -44,6 +44,7 @@ class MotoServer:
         self._server.start()
         self._running = True
         self._wait_ready()
+        self.reset()  # moto's backends live in this process: start from nothing
 
     @property
     def endpoint(self) -> str:

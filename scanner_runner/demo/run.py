@@ -39,6 +39,7 @@ from scanner_runner.localregistry import LocalRegistry
 
 Echo = Callable[[str], None]
 INVENTORY_ONLY = "inventory only: no vulnerability data"
+QSCANNER_KEY = "deployscan/qscanner"
 
 
 class DemoError(DeployscanError):
@@ -114,6 +115,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
         built = {sample.repository: sample for sample in samples()}
         push_samples(imagebuild.Pusher(registry.url), list(built.values()))
         echo(f"pushed {len(built)} sample images: " + ", ".join(f"{r}" for r in built))
+        qscanner_env, qscanner_body = _qscanner_env(scanner)
         stack = create_stack(
             moto.client,
             scanner=scanner.name,
@@ -122,8 +124,12 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
             if scanner.qscanner_path
             else "",
             insecure_registries=registry.host,
-            extra_env=_qscanner_source(moto, scanner),
+            extra_env=qscanner_env,
         )
+        if qscanner_body:  # as `make package` uploads it next to the runner bundle
+            moto.client("s3").put_object(
+                Bucket=stack.names.artifacts_bucket, Key=QSCANNER_KEY, Body=qscanner_body
+            )
         echo(f"stack resources created: s3://{stack.names.bucket}, table {stack.names.table}, "
              f"secret {stack.names.secret_name}, project {stack.names.project}")  # fmt: skip
         launcher = LocalBuildLauncher(
@@ -165,17 +171,14 @@ def _decision(outcome: object) -> str:
     return type(outcome).__name__
 
 
-def _qscanner_source(moto: MotoServer, scanner: ScannerChoice) -> tuple[EnvVar, ...]:
-    """Put the local QScanner in the emulated artifacts bucket, as `make package` would."""
+def _qscanner_env(scanner: ScannerChoice) -> tuple[tuple[EnvVar, ...], bytes]:
+    """Where the build fetches QScanner from (the emulated artifacts bucket) and its sha256."""
     if scanner.qscanner_path is None:
-        return ()
+        return (), b""
     body = Path(scanner.qscanner_path).read_bytes()
-    bucket = StackNames().artifacts_bucket
-    moto.client("s3").put_object(Bucket=bucket, Key="deployscan/qscanner", Body=body)
-    return (
-        EnvVar("QSCANNER_URL", f"s3://{bucket}/deployscan/qscanner"),
-        EnvVar("QSCANNER_SHA256", hashlib.sha256(body).hexdigest()),
-    )
+    url = f"s3://{StackNames().artifacts_bucket}/{QSCANNER_KEY}"
+    env = (EnvVar("QSCANNER_URL", url), EnvVar("QSCANNER_SHA256", hashlib.sha256(body).hexdigest()))
+    return env, body
 
 
 def _announce(echo: Echo, request: BuildRequest, result: BuildResult) -> None:

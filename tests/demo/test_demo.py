@@ -20,7 +20,7 @@ def test_quick_demo_runs_the_flow_and_cleans_up(tmp_path: Path) -> None:
     assert "scanner: syft (inventory only: no vulnerability data" in out
     assert "event: ECS Task State Change (RUNNING) -> build started" in out
     assert "event: ECS Task State Change, delivered again -> skip (scan-in-progress)" in out
-    table = out[out.index("image  ") :].splitlines()
+    table = out[out.index("image  ") :].split("\n\n")[0].splitlines()
     assert any(line.startswith("shop/checkout-api:2.3.1") and " passed " in line for line in table)
     html = workdir / "reports" / "01-shop-checkout-api" / "report.html"
     assert html.is_file() and f"file://{html.resolve()}" in out
@@ -36,3 +36,33 @@ def test_scanner_choice() -> None:
     assert (no_creds.name, "no QUALYS_ACCESS_TOKEN" in no_creds.why) == ("syft", True)
     no_binary = choose_scanner({**creds, "PATH": "/nonexistent"})
     assert no_binary.name == "syft" and "no qscanner binary" in no_binary.why
+
+
+def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> None:
+    """With a qscanner binary (the test double) and Qualys settings the demo uses QScanner,
+    fetched from the emulated S3 and sha256-verified by the buildspec."""
+    double = Path(__file__).resolve().parents[1] / "doubles" / "qscanner"
+    env = {
+        "QSCANNER_PATH": str(double),
+        "QUALYS_POD": "US1",
+        "QUALYS_ACCESS_TOKEN": "demo-token-42",
+    }
+    workdir = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--workdir", str(workdir)], env=env)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"scanner: QScanner at {double}, pod US1" in out
+    assert "demo-token-42" not in out
+    table = out[out.index("image  ") :].split("\n\n")[0].splitlines()
+    rows: dict[str, str] = {}
+    for line in table[2:]:
+        if line and not line.startswith("scanner"):
+            rows.setdefault(line.split()[0], line)  # the first row of an image: its build
+    assert " failed " in rows["shop/checkout-api:2.3.1"]  # the double's findings break the policy
+    assert "ecs:RegisterTaskDefinition" in rows["shop/edge-proxy:3.0.0"]
+    by_prefix = {key.partition("@")[0]: line for key, line in rows.items() if "@" in key}
+    assert "lambda:CreateFunction" in by_prefix["fn/thumbnailer"]
+    assert "skipped: scan-in-progress" in by_prefix["shop/log-shipper"]
+    assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
+    assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
+    assert len(list((workdir / "reports").glob("*/report.html"))) == 4
