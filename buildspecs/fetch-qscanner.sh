@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch QScanner from $QSCANNER_URL (https:// or s3://), verify it against $QSCANNER_SHA256 BEFORE
 # it can ever run, keep it in a cache folder between builds, and print the verified binary's path.
-# The hash may be the binary's or the downloaded archive's; anything else is refused.
+# The download may be the binary, a gzip of it, or a release tar.gz holding it; the hash may be
+# the binary's or the download's. Anything else is refused.
 # Messages go to stderr; stdout carries only the path.
 set -euo pipefail
 
@@ -50,13 +51,19 @@ PY
 esac
 
 candidate=""
-if gzip -t "$download" 2>/dev/null && tar -tzf "$download" >/dev/null 2>&1; then
+is_tar_gz() { [[ "$(gzip -dc "$1" 2>/dev/null | head -c 262 | tail -c 5)" == "ustar" ]]; }
+
+if gzip -t "$download" 2>/dev/null && is_tar_gz "$download"; then
   # A release archive: hash of the archive itself, or of the qscanner binary inside it.
   mkdir "$work/unpacked"
   tar -xzf "$download" -C "$work/unpacked" --no-same-owner --no-same-permissions
   inner="$(find "$work/unpacked" -type f -name qscanner | head -n 1)"
   [[ -n "$inner" ]] || fail "the archive at QSCANNER_URL holds no qscanner binary"
   if matches "$download" || matches "$inner"; then candidate="$inner"; fi
+elif gzip -t "$download" 2>/dev/null; then
+  # A gzip-compressed binary: hash of the .gz itself, or of the binary.
+  gzip -dc "$download" > "$work/qscanner"
+  if matches "$download" || matches "$work/qscanner"; then candidate="$work/qscanner"; fi
 elif matches "$download"; then
   candidate="$download"
 fi

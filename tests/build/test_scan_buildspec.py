@@ -4,7 +4,6 @@ registry and the QScanner test double: passed, policy-failed and error builds.""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOUBLE = ROOT / "tests" / "doubles" / "qscanner"
 NAMES = StackNames()
 TOKEN = "qualys-token-7f3a9c2e5b"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
