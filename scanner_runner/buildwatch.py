@@ -71,9 +71,9 @@ def verdict_of(build: dict[str, Any]) -> Verdict:
         exit_code = int(code_text)
     else:
         exit_code = EXIT_PASSED if status == "SUCCEEDED" else EXIT_ERROR
-    if status != "SUCCEEDED" and exit_code == EXIT_PASSED:
-        exit_code = EXIT_ERROR  # the scan passed but the build did not finish cleanly
     scan_status = exported.get("SCAN_STATUS") or {0: "passed", 1: "failed"}.get(exit_code, "error")
+    if status != "SUCCEEDED" and exit_code == EXIT_PASSED:
+        exit_code, scan_status = EXIT_ERROR, "error"  # the scan passed, the build did not finish
     return Verdict(
         build_id=build.get("id", ""),
         build_status=status,

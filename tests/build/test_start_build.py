@@ -195,7 +195,9 @@ def test_wait_follows_phases_and_log_then_maps_the_verdict() -> None:
 def test_verdict_mapping(status: str, exported: dict[str, str], code: int) -> None:
     variables = [{"name": k, "value": v} for k, v in exported.items()]
     item = build_item("COMPLETED", True, status, exportedEnvironmentVariables=variables)
-    assert verdict_of(item).exit_code == code
+    verdict = verdict_of(item)
+    assert verdict.exit_code == code
+    assert verdict.scan_status == {0: "passed", 1: "failed", 3: "error"}[code]
 
 
 def test_cli_starts_and_waits_against_moto(aws: None) -> None:
