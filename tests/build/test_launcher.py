@@ -1,0 +1,80 @@
+"""LocalBuildLauncher: the dispatcher's Launcher seam over the local executor."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dispatcher.errors import LaunchError
+from dispatcher.imageref import ImageRef
+from dispatcher.launch import BuildRequest, BuildRequestError
+from scanner_runner.localbuild.launcher import LocalBuildLauncher, LocalProject
+from scanner_runner.localbuild.model import EnvVar
+
+BUILDSPEC = """version: 0.2
+env:
+  exported-variables: [SEEN]
+phases:
+  build:
+    commands:
+      - export SEEN="$IMAGE_REF|${IMAGE_DIGEST:-none}|$TRIGGER|$RESULTS_S3_BUCKET"
+      - test -f pyproject.toml && test -d scanner_runner && test ! -e tests
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> LocalProject:
+    source = tmp_path / "checkout"
+    (source / "buildspecs").mkdir(parents=True)
+    (source / "buildspecs" / "scan.yml").write_text(BUILDSPEC)
+    (source / "scanner_runner").mkdir()
+    (source / "tests").mkdir()
+    (source / "pyproject.toml").write_text("[project]\n")
+    return LocalProject(
+        name="deployscan-scan",
+        source_dir=source,
+        work_root=tmp_path / "work",
+        environment=(EnvVar("RESULTS_S3_BUCKET", "reports"),),
+        base_env={"PATH": os.environ["PATH"]},
+    )
+
+
+def request(project: str = "deployscan-scan", image: str = "nginx:1.27") -> BuildRequest:
+    return BuildRequest(project, ImageRef.parse(image), None, None, None, None, "manual", None)
+
+
+def test_request_variables_become_overrides_on_a_fresh_source(project: LocalProject) -> None:
+    launcher = LocalBuildLauncher(project)
+    build_id = launcher.start(request())
+    result = launcher.results[build_id]
+    assert result.succeeded, result.log_tail()
+    assert result.exported_variables["SEEN"] == "docker.io/library/nginx:1.27|none|manual|reports"
+    assert build_id.startswith("deployscan-scan:")
+
+
+def test_deferred_start_queues_until_run_pending(project: LocalProject) -> None:
+    seen: list[str] = []
+    launcher = LocalBuildLauncher(
+        project, deferred=True, on_result=lambda req, res: seen.append(str(req.image))
+    )
+    first = launcher.start(request(image="alpine:3.20"))
+    second = launcher.start(request(image="nginx:1.27"))
+    assert launcher.results == {} and len(launcher.pending) == 2
+    results = launcher.run_pending()
+    assert [r.build_id for r in results] == [first, second]
+    assert [r.build_number for r in results] == [1, 2]
+    assert seen == ["docker.io/library/alpine:3.20", "docker.io/library/nginx:1.27"]
+    assert launcher.pending == []
+
+
+def test_refusals_raise_launch_errors(project: LocalProject) -> None:
+    launcher = LocalBuildLauncher(project, deferred=True)
+    with pytest.raises(LaunchError, match="no such project"):
+        launcher.start(request(project="other-project"))
+    bad = BuildRequest("deployscan-scan", ImageRef.parse("nginx"), None, "linux", None, None,
+                       "manual", None)  # fmt: skip
+    with pytest.raises(BuildRequestError):
+        launcher.start(bad)
+    assert launcher.pending == []
