@@ -66,3 +66,44 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
     assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
     assert len(list((workdir / "reports").glob("*/report.html"))) == 4
+
+
+def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    workdir = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QSCANNER", "QUALYS"))}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "deployscan"), "demo", "-v", "--workdir", str(workdir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    registry_pid = None
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        found = re.search(r"docker-registry, pid (\d+)", line)
+        if found:
+            registry_pid = int(found[1])
+        if "Entering phase BUILD" in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, rest
+    assert "interrupted; everything it started was stopped" in rest
+    assert registry_pid is not None and not psutil.pid_exists(registry_pid)
+    time.sleep(0.2)
+    leftovers = [  # build shells and scanners run in the build's source folder under workdir
+        p.info["pid"]
+        for p in psutil.process_iter(["pid", "cmdline", "cwd", "status"])
+        if p.info["status"] != psutil.STATUS_ZOMBIE
+        and (
+            str(workdir) in (p.info["cwd"] or "")
+            or any(str(workdir) in part for part in (p.info["cmdline"] or []))
+        )
+    ]
+    assert leftovers == []
