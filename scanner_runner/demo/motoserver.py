@@ -36,7 +36,9 @@ class MotoServer:
         try:
             from moto.server import ThreadedMotoServer  # noqa: PLC0415 - dev dependency
         except ImportError as exc:
-            raise MotoServerError("moto is not installed: run make venv") from exc
+            raise MotoServerError(
+                "moto is not installed: run make venv (or pip install 'deployscan[demo]')"
+            ) from exc
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
         self.region = region
         self.port = _free_port()

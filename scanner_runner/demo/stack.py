@@ -24,7 +24,7 @@ class StackNames:
     artifacts_bucket: str = "deployscan-artifacts-123456789012"
     table: str = "deployscan-scan-cache"
     topic: str = "deployscan-findings"
-    # buildspecs/scan.yml reads this secret through env.secrets-manager
+    # the project passes its token to builds as a SECRETS_MANAGER variable, as the template does
     secret_name: str = "deployscan/qualys"  # noqa: S105 - a name, not a password
     prefix: str = "reports"
 
@@ -87,6 +87,7 @@ def create_stack(
         EnvVar("QUALYS_POD", qualys_pod),
         EnvVar("SCANNER", scanner),
         EnvVar("QUALYS_SECRET_ARN", secret_arn),
+        EnvVar("QUALYS_ACCESS_TOKEN", f"{secret_arn}:qualys_access_token", "SECRETS_MANAGER"),
         *((EnvVar("INSECURE_REGISTRIES", insecure_registries),) if insecure_registries else ()),
         *extra_env,
     )

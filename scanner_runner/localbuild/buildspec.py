@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML: present with the dev extras (moto, cfn-lint)
+import yaml
 
 from scanner_runner.localbuild.errors import BuildspecError
 

@@ -72,7 +72,8 @@ def test_phases_run_in_codebuild_order_whatever_the_file_order() -> None:
 def test_the_project_buildspec_parses() -> None:
     spec = parse_buildspec((ROOT / "buildspecs" / "scan.yml").read_text())
     assert [r.group for r in spec.reports] == ["findings"]
-    assert spec.secrets_manager == {"QUALYS_ACCESS_TOKEN": "deployscan/qualys:qualys_access_token"}
+    # The token comes from the project's SECRETS_MANAGER variable, never from the buildspec.
+    assert spec.secrets_manager == {}
     assert "QUALYS_ACCESS_TOKEN" not in spec.variables
     assert {"SCAN_STATUS", "SCAN_EXIT_CODE", "SCAN_REPORT_URI"} <= set(spec.exported_variables)
 
