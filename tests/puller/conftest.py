@@ -74,6 +74,7 @@ def hostile() -> Iterator[Hostile]:
     """A crafted-response registry for one test."""
     with Hostile() as server:
         yield server
+    assert not server.errors, f"hostile server handler failed: {server.errors!r}"
 
 
 @pytest.fixture
@@ -81,3 +82,4 @@ def storage() -> Iterator[Hostile]:
     """A second host (another port), standing in for S3 behind a redirect."""
     with Hostile() as server:
         yield server
+    assert not server.errors, f"storage server handler failed: {server.errors!r}"

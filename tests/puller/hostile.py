@@ -6,11 +6,13 @@ Each test registers route handlers `(request) -> None` that write whatever the s
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 from scanner_runner import imagebuild
@@ -33,11 +35,12 @@ class Hostile:
 
     routes: dict[str, Route] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> Hostile:
         """Listen on a free loopback port in a daemon thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.hostile = self  # type: ignore[attr-defined]
         self._server = server
@@ -82,6 +85,20 @@ class Hostile:
         for blob in (image.config, *image.layers):
             assert blob.data is not None
             self.routes[f"/v2/{repository}/blobs/{blob.digest}"] = reply(200, blob.data)
+
+
+class _Server(ThreadingHTTPServer):
+    """Quiet about clients that hang up (the puller drops connections on purpose when it
+    refuses a stream); any other handler error is recorded on the Hostile (the fixtures fail
+    the test on it) and still printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):  # reset, broken pipe, aborted: an expected hang-up
+            return
+        if exc is not None:
+            self.hostile.errors.append(exc)  # type: ignore[attr-defined]
+        super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
