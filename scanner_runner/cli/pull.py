@@ -14,6 +14,7 @@ from scanner_runner.registry import DEFAULT_PLATFORM, FORMATS
 from scanner_runner.registry import pull as pull_image
 
 EXIT_PULL_FAILED = 3
+CREDS_ENV = "REGISTRY_CREDS"
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -46,7 +47,16 @@ class ByteSize(click.ParamType):
 @click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="oci-archive", show_default=True
 )
-@click.option("--creds", metavar="USER:PASS", help="Registry credentials (prefer docker login).")
+@click.option(
+    "--creds",
+    metavar="USER:PASS|-",
+    envvar=CREDS_ENV,
+    show_envvar=True,
+    help=(
+        "Registry credentials. Keep them out of argv: set $REGISTRY_CREDS or pass `--creds -` "
+        "to read USER:PASS from stdin (or use docker login)."
+    ),
+)
 @click.option(
     "--insecure-registry",
     "insecure",
@@ -71,7 +81,16 @@ def pull(
     env = os.environ
     insecure_hosts = [*insecure, *env.get("INSECURE_REGISTRIES", "").split(",")]
     docker_dir = env.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
+    source = click.get_current_context().get_parameter_source("creds")
+    if creds and creds != "-" and source == click.core.ParameterSource.COMMANDLINE:
+        click.echo(
+            f"deployscan pull: warning: --creds USER:PASS is visible to other processes; "
+            f"prefer ${CREDS_ENV} or --creds - (stdin)",
+            err=True,
+        )
     try:
+        if creds == "-":
+            creds = _creds_from_stdin()
         result = pull_image(
             image,
             output,
@@ -95,3 +114,11 @@ def pull(
             f"pulled {result.ref.name}@{result.manifest_digest} ({result.platform}, "
             f"{result.layer_count} layers, {result.total_bytes} bytes) -> {result.archive}"
         )
+
+
+def _creds_from_stdin() -> str:
+    """`--creds -`: the first line of stdin is USER:PASS (never echoed, never in argv)."""
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise PullError("--creds -: expected USER:PASS on stdin, read nothing")
+    return line

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from scanner_runner import imagebuild
 from scanner_runner.cli import main
 from scanner_runner.cli.pull import ByteSize
+from scanner_runner.localregistry import LocalRegistry
 from tests.puller.conftest import Pushed
 
 
@@ -123,3 +125,52 @@ def test_bad_max_size_is_a_usage_error(tmp_path: Path) -> None:
         main, ["pull", "x/y:1", "-o", str(tmp_path / "a"), "--max-size", "lots"]
     )
     assert result.exit_code == 2
+
+
+def _auth_image(auth_registry: LocalRegistry) -> str:
+    img = imagebuild.image([imagebuild.layer({"etc/hello": b"creds"})])
+    imagebuild.Pusher(auth_registry.url, auth=auth_registry.auth).push_image("priv/x", img, "1")
+    return f"{auth_registry.host}/priv/x:1"
+
+
+def test_creds_from_environment_or_stdin_stay_out_of_argv(
+    auth_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    ref = _auth_image(auth_registry)
+    creds = f"{auth_registry.username}:{auth_registry.password}"
+    base = ["pull", ref, "-o", str(tmp_path / "a.tar"), "--insecure-registry", auth_registry.host]
+    from_env = CliRunner().invoke(main, base, env={"REGISTRY_CREDS": creds, "CI": "1"})
+    assert from_env.exit_code == 0, from_env.output
+    assert from_env.stderr == ""  # no argv warning: the secret is not on the command line
+    from_stdin = CliRunner().invoke(main, [*base, "--creds", "-"], input=creds + "\n")
+    assert from_stdin.exit_code == 0, from_stdin.output
+    assert from_stdin.stderr == ""
+    on_argv = CliRunner().invoke(main, [*base, "--creds", creds])
+    assert on_argv.exit_code == 0, on_argv.output
+    assert "warning: --creds USER:PASS is visible" in on_argv.stderr
+    assert auth_registry.password not in on_argv.output
+    no_creds = CliRunner().invoke(
+        main, base, env={"REGISTRY_CREDS": "", "DOCKER_CONFIG": str(tmp_path)}
+    )
+    assert no_creds.exit_code == 3
+    assert "requires credentials" in no_creds.stderr
+
+
+def test_wrong_or_missing_creds_never_echo_the_secret(
+    auth_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    ref = _auth_image(auth_registry)
+    out = tmp_path / "a.tar"
+    base = ["pull", ref, "-o", str(out), "--insecure-registry", auth_registry.host]
+    sentinel = "s3ntinel-Pa55word"
+    wrong = CliRunner().invoke(main, base, env={"REGISTRY_CREDS": f"AWS:{sentinel}"})
+    assert wrong.exit_code == 3
+    assert wrong.stderr.count("\n") == 1
+    assert sentinel not in wrong.output
+    malformed = CliRunner().invoke(main, base, env={"REGISTRY_CREDS": sentinel})
+    assert malformed.exit_code == 3
+    assert malformed.stderr == "deployscan pull: --creds must be USER:PASS\n"
+    empty_stdin = CliRunner().invoke(main, [*base, "--creds", "-"], input="")
+    assert empty_stdin.exit_code == 3
+    assert "read nothing" in empty_stdin.stderr
+    assert not out.exists()
