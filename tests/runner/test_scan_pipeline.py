@@ -226,3 +226,42 @@ def test_a_known_digest_is_pulled_by_digest_and_kept(
         tmp_path, make_options(), image=ref, digest=wrong, insecure_registries=(registry.host,)
     )
     assert outcome.exit_code == 3 and outcome.report.image.digest == wrong
+
+
+@pytest.mark.parametrize(
+    ("scenario", "options", "words"),
+    [
+        ("hang", {"kill_grace": 0.2}, "did not finish"),
+        ("not-ready", {}, "not ready within"),
+        ("garbage", {}, "cannot parse QScanner file"),
+        ("findings", {"qscanner_path": "/nonexistent/qscanner"}, "cannot run qscanner"),
+    ],
+)
+def test_timeouts_unparseable_files_and_missing_binary_are_error_reports(
+    tmp_path: Path,
+    make_options: Options,
+    double: DoubleRun,
+    oci_archive: Archive,
+    *,
+    scenario: str,
+    options: dict[str, Any],
+    words: str,
+) -> None:
+    double.scenario = scenario
+    outcome = run(tmp_path, make_options(**options), archive=oci_archive.path, timeout=1.0)
+    assert outcome.exit_code == 3
+    report = load(tmp_path / "out" / "report.json")
+    assert report.status == "error" and words in report.error
+    assert report.findings == () and report.policy.decision == "error"
+    assert exported(tmp_path)["SCAN_STATUS"] == "error"
+
+
+def test_an_unexpected_os_error_while_scanning_is_still_an_error_report(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive
+) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "qscanner").write_text("a file where the raw directory goes")
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path)
+    assert outcome.exit_code == 3
+    assert outcome.report.status == "error" and "cannot scan" in outcome.report.error
+    assert load(tmp_path / "out" / "report.json").status == "error"

@@ -1,0 +1,75 @@
+"""Step one of a scan: the image archive to scan, taken as given (`--archive`) or pulled.
+
+Either way the archive is inspected here, so the image ID the scanner must report is the
+archive's own, and a pull that does not match what was asked for is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dispatcher.imageref import ImageRef
+from scanner_runner.errors import PullError, ScannerError
+from scanner_runner.scanners.archive import inspect_archive
+
+if TYPE_CHECKING:
+    from scanner_runner.scan import Runtime, ScanJob
+
+ARCHIVE_FORMAT = "oci-archive"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The archive to scan and the identity it was checked to have."""
+
+    archive: Path
+    format: str
+    image_id: str
+    manifest_digest: str
+    digest: str
+
+
+def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
+    """The job's archive, or the image pulled into `work`; PullError/ScannerError otherwise."""
+    if job.archive is not None:
+        info = inspect_archive(job.archive, job.platform)
+        digest = job.digest or ref_digest(job.image) or info.manifest_digest
+        return Target(job.archive, info.format, info.image_id, info.manifest_digest, digest)
+    pull = runtime.pull or _default_pull()
+    image = ImageRef.parse(job.image)
+    if job.digest:
+        # Pull exactly what the dispatcher resolved, even if the tag has moved since.
+        image = image.with_digest(job.digest)
+    pulled = pull(
+        image,
+        work / "image.tar",
+        platform=job.platform or None,
+        fmt=ARCHIVE_FORMAT,
+        creds=job.creds or None,
+        registry_credentials_arn=job.registry_credentials_arn or None,
+        pull_role_arn=job.pull_role_arn or None,
+        insecure_registries=job.insecure_registries,
+        progress=False,
+        boto3_session=runtime.boto3_session,
+    )
+    info = inspect_archive(pulled.archive, job.platform)
+    if info.image_id != pulled.config_digest:
+        raise ScannerError("the pulled archive's config does not match the pulled manifest")
+    if job.digest and job.digest not in (pulled.digest, pulled.manifest_digest):
+        raise PullError(f"pulled {pulled.digest}, not the requested {job.digest}")
+    digest = job.digest or pulled.digest
+    return Target(pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest)
+
+
+def ref_digest(image: str) -> str:
+    """The digest written in an image reference, or ''."""
+    return (ImageRef.parse(image).digest or "") if image else ""
+
+
+def _default_pull() -> Callable[..., Any]:
+    from scanner_runner.registry import pull  # noqa: PLC0415 (requests only when pulling)
+
+    return pull
