@@ -8,11 +8,12 @@ Lambda cost no call at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dispatcher import scancache as sc
-from dispatcher.errors import DeployscanError
+from dispatcher.errors import DeployscanError, aws_error_code
 from dispatcher.model import ALREADY_SCANNED, SCAN_IN_PROGRESS
 
 # Free: no item; or its TTL passed (an expired lease or an expired completed scan); or its
@@ -78,72 +79,86 @@ class DynamoScanCache:
             "image": {"S": image[:1024]},
             "updated_at": {"N": str(int(now))},
         }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression=TAKE_CONDITION,
-                ExpressionAttributeNames={
-                    "#pk": sc.PARTITION_KEY,
-                    "#exp": sc.TTL_ATTRIBUTE,
-                    "#st": "status",
-                    "#lease": "lease_expires_at",
-                    "#done": "completed_at",
-                },
-                ExpressionAttributeValues={
-                    ":now": {"N": str(int(now))},
-                    ":stale": {"N": str(int(now) - ttl)},
-                    ":error": {"S": sc.STATUS_ERROR},
-                    ":inflight": {"S": sc.STATUS_IN_FLIGHT},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except Exception as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise CacheError(f"dynamodb:PutItem on {key} failed: {_code(exc)}") from exc
-            old = getattr(exc, "response", {}).get("Item", {})
-            status = old.get("status", {}).get("S")
-            return Held(
-                key, ALREADY_SCANNED if status in sc.COMPLETED_STATUSES else SCAN_IN_PROGRESS
-            )
-        return None
+        refused = self._conditional(
+            self._client.put_item,
+            "PutItem",
+            key,
+            TableName=self._table,
+            Item=item,
+            ConditionExpression=TAKE_CONDITION,
+            ExpressionAttributeNames={
+                "#pk": sc.PARTITION_KEY,
+                "#exp": sc.TTL_ATTRIBUTE,
+                "#st": "status",
+                "#lease": "lease_expires_at",
+                "#done": "completed_at",
+            },
+            ExpressionAttributeValues={
+                ":now": {"N": str(int(now))},
+                ":stale": {"N": str(int(now) - ttl)},
+                ":error": {"S": sc.STATUS_ERROR},
+                ":inflight": {"S": sc.STATUS_IN_FLIGHT},
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if refused is None:
+            return None
+        old = getattr(refused, "response", {}).get("Item", {})
+        status = old.get("status", {}).get("S")
+        return Held(key, ALREADY_SCANNED if status in sc.COMPLETED_STATUSES else SCAN_IN_PROGRESS)
 
     def started(self, key: str, lease_id: str, build_id: str, now: float) -> None:
         """Set `build_id` while the lease is ours; a finished runner's item is left alone."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={sc.PARTITION_KEY: {"S": key}},
-                UpdateExpression="SET build_id = :b, updated_at = :now",
-                ConditionExpression="lease_id = :l AND #st = :inflight",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={
-                    ":b": {"S": build_id},
-                    ":now": {"N": str(int(now))},
-                    ":l": {"S": lease_id},
-                    ":inflight": {"S": sc.STATUS_IN_FLIGHT},
-                },
-            )
-        except Exception as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise CacheError(f"dynamodb:UpdateItem on {key} failed: {_code(exc)}") from exc
+        self._conditional(
+            self._client.update_item,
+            "UpdateItem",
+            key,
+            TableName=self._table,
+            Key={sc.PARTITION_KEY: {"S": key}},
+            UpdateExpression="SET build_id = :b, updated_at = :now",
+            ConditionExpression="lease_id = :l AND #st = :inflight",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":b": {"S": build_id},
+                ":now": {"N": str(int(now))},
+                ":l": {"S": lease_id},
+                ":inflight": {"S": sc.STATUS_IN_FLIGHT},
+            },
+        )
 
     def release(self, key: str, lease_id: str) -> None:
         """Delete the item only while it is our in-flight lease."""
+        self._conditional(
+            self._client.delete_item,
+            "DeleteItem",
+            key,
+            TableName=self._table,
+            Key={sc.PARTITION_KEY: {"S": key}},
+            ConditionExpression="lease_id = :l AND #st = :inflight",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":l": {"S": lease_id},
+                ":inflight": {"S": sc.STATUS_IN_FLIGHT},
+            },
+        )
+
+    @staticmethod
+    def _conditional(
+        method: Callable[..., Any], operation: str, key: str, **request: Any
+    ) -> Exception | None:
+        """Send one conditional write; the refusal when its condition failed, else None.
+
+        Any other error is a `CacheError`: the record is retried, nothing is built unguarded.
+        """
         try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key={sc.PARTITION_KEY: {"S": key}},
-                ConditionExpression="lease_id = :l AND #st = :inflight",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={
-                    ":l": {"S": lease_id},
-                    ":inflight": {"S": sc.STATUS_IN_FLIGHT},
-                },
-            )
-        except Exception as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise CacheError(f"dynamodb:DeleteItem on {key} failed: {_code(exc)}") from exc
+            method(**request)
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            if aws_error_code(exc) != "ConditionalCheckFailedException":
+                raise CacheError(
+                    f"dynamodb:{operation} on {key} failed: {aws_error_code(exc)}"
+                ) from exc
+            return exc
+        return None
 
 
 class Memo:
@@ -165,12 +180,3 @@ class Memo:
         if len(self._held) > 10_000:
             self._held = {k: v for k, v in self._held.items() if v[0] >= now}
         self._held[key] = (now + self._seconds, reason)
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str):
-            return code
-    return type(exc).__name__

@@ -71,8 +71,8 @@ def _sqs(item: object, index: int) -> Record:
         return Record(record_id, None, "SQS body larger than 1 MiB")
     try:
         event = json.loads(body)
-    except ValueError as exc:
-        return Record(record_id, None, f"SQS body is not JSON: {exc}")
+    except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting depth
+        return Record(record_id, None, f"SQS body is not JSON: {type(exc).__name__}: {exc}"[:300])
     if not isinstance(event, dict):
         return Record(record_id, None, f"SQS body is a JSON {type(event).__name__}, not an event")
     return Record(record_id, event)

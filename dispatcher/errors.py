@@ -28,3 +28,14 @@ class LaunchError(DeployscanError):
     def __init__(self, message: str, *, throttled: bool = False) -> None:
         super().__init__(message)
         self.throttled = throttled
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore `ClientError`, else the exception's type name."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error")
+        code = error.get("Code") if isinstance(error, dict) else None
+        if isinstance(code, str):
+            return code
+    return type(exc).__name__

@@ -7,6 +7,7 @@ batch item failure; other decisions of the batch go on.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from dispatcher.launch import BuildRequestError, Launcher
 from dispatcher.settings import Settings
 
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
 
 
 def new_lease_id() -> str:
@@ -76,14 +78,24 @@ class _Executor:
         request = replace(build.request, lease_id=lease_id)
         try:
             build_id = self.launcher.start(request)
-        except LaunchError as exc:
+        except Exception as exc:  # any Launcher (CodeBuild, the demo's local one) may fail
             with contextlib.suppress(CacheError):  # else the lease expires after LEASE_MINUTES
                 self.cache.release(build.key, lease_id)
-            if isinstance(exc, BuildRequestError):
-                return skip(m.INVALID_BUILD_REQUEST, str(exc))
-            reason = m.LAUNCH_THROTTLED if exc.throttled else m.LAUNCH_FAILED
-            return skip(reason, str(exc), retry=True)
+            reason, retry = _launch_failure(exc)
+            if not isinstance(exc, LaunchError):
+                log.exception("launcher failed unexpectedly for %s", build.image[:300])
+            detail = str(exc) if isinstance(exc, LaunchError) else f"{type(exc).__name__}: {exc}"
+            return skip(reason, detail, retry=retry)
         self.memo.put(build.key, m.SCAN_IN_PROGRESS, now)
         with contextlib.suppress(CacheError):  # the lease stands; only the breadcrumb is missing
             self.cache.started(build.key, lease_id, build_id, self.clock())
         return m.Started(replace(build, request=request), build_id)
+
+
+def _launch_failure(exc: Exception) -> tuple[str, bool]:
+    """Skip reason and retry for a failed launch: only an unsendable request is not retried."""
+    if isinstance(exc, BuildRequestError):
+        return m.INVALID_BUILD_REQUEST, False
+    if isinstance(exc, LaunchError) and exc.throttled:
+        return m.LAUNCH_THROTTLED, True
+    return m.LAUNCH_FAILED, True

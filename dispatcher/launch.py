@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dispatcher.errors import LaunchError
+from dispatcher.errors import LaunchError, aws_error_code
 from dispatcher.imageref import ImageRef, validate_digest
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -125,23 +125,15 @@ class CodeBuildLauncher:
                 idempotencyToken=request.idempotency_token(),
             )
         except Exception as exc:  # botocore ClientError / BotoCoreError, wrapped once here
-            code = _error_code(exc)
+            code = aws_error_code(exc)
             raise LaunchError(
-                f"StartBuild failed for {request.image}: {code or type(exc).__name__}",
+                f"StartBuild failed for {request.image}: {code}",
                 throttled=code in THROTTLING_CODES,
             ) from exc
         build_id = response.get("build", {}).get("id")
         if not isinstance(build_id, str) or not build_id:
             raise LaunchError(f"StartBuild returned no build id for {request.image}")
         return build_id
-
-
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return code if isinstance(code, str) else None
-    return None
 
 
 def _digest(value: str, image: ImageRef) -> str:

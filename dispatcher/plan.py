@@ -6,6 +6,7 @@ so `--dry-run` and `--offline` are just "plan and print".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -27,6 +28,8 @@ from dispatcher.routes import extract
 from dispatcher.scancache import cache_key
 from dispatcher.settings import Settings
 
+log = logging.getLogger(__name__)
+
 DRY_RUN_PROJECT = "deployscan-scan"  # stands in for SCAN_PROJECT_NAME when only planning
 
 
@@ -42,27 +45,34 @@ class _Planner:
         self.resolver = resolver
         self.project = settings.project_name or DRY_RUN_PROJECT
         self.seen: set[str] = set()
+        self.claimed: list[str] = []  # keys the record being planned added to `seen`
         self.refs: dict[str, ImageRef | ImageRefError] = {}
 
     def run(self, records: Iterable[Record]) -> list[m.Decision]:
         out: list[m.Decision] = []
         for record in records:
-            origin = m.Origin(record.record_id)
-            if record.event is None:
-                out.append(
-                    m.Skip(origin, m.UNREADABLE_RECORD, detail=record.error or "", retry=True)
-                )
-                continue
+            self.claimed = []
             try:
-                event = EventBridgeEvent(record.event)
-            except EventError as exc:
-                out.append(m.Skip(origin, m.INVALID_EVENT, detail=str(exc), retry=True))
-                continue
-            for item in extract(event, record.record_id):
-                if isinstance(item, m.Skip):
-                    out.append(item)
-                else:
-                    out.extend(self.target(item))
+                out.extend(self.record(record))
+            except Exception as exc:  # one poison record must never fail the whole batch
+                log.exception("record %s could not be planned", record.record_id)
+                self.seen.difference_update(self.claimed)  # its images are not built: free them
+                detail = f"could not be planned: {type(exc).__name__}"
+                out.append(m.Skip(m.Origin(record.record_id), m.UNREADABLE_RECORD, detail=detail,
+                                  retry=True))  # fmt: skip
+        return out
+
+    def record(self, record: Record) -> list[m.Decision]:
+        origin = m.Origin(record.record_id)
+        if record.event is None:
+            return [m.Skip(origin, m.UNREADABLE_RECORD, detail=record.error or "", retry=True)]
+        try:
+            event = EventBridgeEvent(record.event)
+        except EventError as exc:
+            return [m.Skip(origin, m.INVALID_EVENT, detail=str(exc), retry=True)]
+        out: list[m.Decision] = []
+        for item in extract(event, record.record_id):
+            out.extend([item] if isinstance(item, m.Skip) else self.target(item))
         return out
 
     def target(self, target: Target) -> list[m.Decision]:
@@ -146,6 +156,7 @@ class _Planner:
         except BuildRequestError as exc:
             return m.Skip(origin, m.INVALID_BUILD_REQUEST, image=text, detail=str(exc))
         self.seen.add(key)
+        self.claimed.append(key)
         return m.Build(origin, key, text, request)
 
     def digest(self, ref: ImageRef, reported: object) -> str | None:

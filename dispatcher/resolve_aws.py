@@ -11,12 +11,12 @@ from typing import Any
 
 import boto3
 
-from dispatcher.errors import ImageRefError
+from dispatcher.errors import ImageRefError, aws_error_code
 from dispatcher.events import ContainerImage, items, obj, text
 from dispatcher.imageref import ImageRef, is_digest
 from dispatcher.launch import ACCOUNT_RE, REGION_RE
 from dispatcher.resolve import FunctionImage, LookupFailed, TaskDefinition
-from dispatcher.routes import runtime_platform
+from dispatcher.routes import function_platform, runtime_platform
 
 _NOT_FOUND = frozenset(
     {
@@ -27,7 +27,6 @@ _NOT_FOUND = frozenset(
         "InvalidParameterException",
     }
 )
-_ARCHITECTURES = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 SESSION_NAME = "deployscan-dispatcher"
 
 
@@ -65,7 +64,7 @@ class AwsResolver:
             try:
                 self._home = self._session.client("sts").get_caller_identity()["Account"]
             except Exception as exc:
-                raise LookupFailed(f"sts:GetCallerIdentity failed: {_code(exc)}") from exc
+                raise LookupFailed(f"sts:GetCallerIdentity failed: {aws_error_code(exc)}") from exc
         return self._home
 
     def task_definition(self, account: str | None, region: str | None, ref: str) -> TaskDefinition:
@@ -103,12 +102,11 @@ class AwsResolver:
                 f"lambda:GetFunction {name[:120]}", client.get_function, FunctionName=name
             )
             code, config = obj(response, "Code"), obj(response, "Configuration")
-            architectures = items(config, "Architectures")
             self._answers[key] = FunctionImage(
                 arn=text(config, "FunctionArn") or name,
                 image_uri=text(code, "ImageUri"),
                 resolved_uri=text(code, "ResolvedImageUri"),
-                platform=_ARCHITECTURES.get(architectures[0]) if architectures else None,
+                platform=function_platform(items(config, "Architectures")),
             )
         answer: FunctionImage = self._answers[key]
         return answer
@@ -149,7 +147,12 @@ class AwsResolver:
         cache_key = (owner, region or "", service)
         if cache_key not in self._clients:
             session = self._assumed(owner, region) if owner else self._session
-            self._clients[cache_key] = session.client(service, region_name=region)
+            try:
+                self._clients[cache_key] = session.client(service, region_name=region)
+            except Exception as exc:  # e.g. NoRegionError: the event named no region
+                raise LookupFailed(
+                    f"no {service} client for {region}: {aws_error_code(exc)}"
+                ) from exc
         return self._clients[cache_key]
 
     def _assumed(self, account: str, region: str | None) -> boto3.session.Session:
@@ -183,14 +186,5 @@ class AwsResolver:
         except ImageRefError:
             raise
         except Exception as exc:  # botocore errors, wrapped once at this seam
-            code = _code(exc)
+            code = aws_error_code(exc)
             raise LookupFailed(f"{what} failed: {code}", retryable=code not in _NOT_FOUND) from exc
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str):
-            return code
-    return type(exc).__name__

@@ -123,12 +123,7 @@ def task_launch(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
 
 def create_service(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     """CreateService: the service's task definition (images are not in the event)."""
-    call = CloudTrailCall(event)
-    service = obj(call.response, "service")
-    origin = _with(origin, resource_arn=text(service, "serviceArn"))
-    reference = text(service, "taskDefinition") or text(call.request, "taskDefinition")
-    cluster = text(call.request, "cluster") or text(service, "clusterArn")
-    return _task_definition(origin, reference, cluster)
+    return _deployment(event, origin, "service", "serviceArn")
 
 
 def update_service(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
@@ -143,12 +138,7 @@ def update_service(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
 
 def create_task_set(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     """CreateTaskSet (blue/green, external deployments): the task set's task definition."""
-    call = CloudTrailCall(event)
-    task_set = obj(call.response, "taskSet")
-    origin = _with(origin, resource_arn=text(task_set, "taskSetArn"))
-    reference = text(task_set, "taskDefinition") or text(call.request, "taskDefinition")
-    cluster = text(call.request, "cluster") or text(task_set, "clusterArn")
-    return _task_definition(origin, reference, cluster)
+    return _deployment(event, origin, "taskSet", "taskSetArn")
 
 
 def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
@@ -165,8 +155,7 @@ def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     if function is None:
         return [m.Skip(origin, m.INVALID_EVENT, image=_image_text(image), detail="no function")]
     architectures = items(response, "architectures") or items(request, "architectures")
-    platform = _ARCHITECTURES.get(architectures[0]) if architectures else None
-    return [FunctionTarget(origin, function, image, platform)]
+    return [FunctionTarget(origin, function, image, function_platform(architectures))]
 
 
 def function_configuration(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
@@ -235,8 +224,24 @@ def runtime_platform(definition: object) -> str | None:
     return f"{os_name}/{_CPU[cpu]}"
 
 
+def function_platform(architectures: list[Any]) -> str | None:
+    """`os/arch` from a Lambda function's `architectures` (first entry), when it says."""
+    first = architectures[0] if architectures else None
+    return _ARCHITECTURES.get(first) if isinstance(first, str) else None
+
+
 def _credentials(definition: dict[str, Any]) -> str | None:
     return text(obj(definition, "repositoryCredentials"), "credentialsParameter")
+
+
+def _deployment(event: EventBridgeEvent, origin: m.Origin, kind: str, arn_key: str) -> Extracted:
+    """A service or task set: its task definition, from the response or else the request."""
+    call = CloudTrailCall(event)
+    created = obj(call.response, kind)
+    origin = _with(origin, resource_arn=text(created, arn_key))
+    reference = text(created, "taskDefinition") or text(call.request, "taskDefinition")
+    cluster = text(call.request, "cluster") or text(created, "clusterArn")
+    return _task_definition(origin, reference, cluster)
 
 
 def _task_definition(origin: m.Origin, reference: str | None, cluster: str | None) -> Extracted:

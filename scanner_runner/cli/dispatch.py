@@ -34,7 +34,10 @@ EXIT_UNREADABLE = 2
     help=(
         "Read EventBridge events (one object, a JSON array, or an SQS/Lambda batch) and print one "
         "JSON line per decision. Without --dry-run or --offline it leases each image in "
-        "SCAN_CACHE_TABLE and starts a build of SCAN_PROJECT_NAME."
+        "SCAN_CACHE_TABLE and starts a build of SCAN_PROJECT_NAME.\n\n"
+        "Exit 0 when done; exit 1 (only when executing) when a record was left for retry, as SQS "
+        "would retry it (throttled or failed launch, failed lookup, unreadable record); exit 2 "
+        "for unreadable input (missing file, bad JSON, not an event) or missing settings."
     ),
 )
 @click.option(
@@ -98,7 +101,7 @@ def _read(path: str) -> object:
             return json.load(sys.stdin)
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         _fail(f"cannot read {path}: {reason}".replace("\n", " "))
 

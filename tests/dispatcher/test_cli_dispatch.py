@@ -90,3 +90,24 @@ def test_executing_leases_and_starts_builds(
     assert len(codebuild.list_builds_for_project(projectName="scan")["ids"]) == 2
     result = _invoke(str(EVENTS / "ecs-task-running.json"))
     assert [line["reason"] for line in _lines(result.stdout)] == ["scan-in-progress"] * 2
+
+
+def test_absurdly_nested_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000)
+    result = _invoke("--offline", str(path))
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "cannot read" in result.stderr
+
+
+def test_executing_exits_1_when_a_record_is_left_for_retry(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_table(boto3.client("dynamodb", region_name="us-east-1"), "scan-cache")
+    monkeypatch.setenv("SCAN_PROJECT_NAME", "no-such-project")  # StartBuild fails
+    monkeypatch.setenv("SCAN_CACHE_TABLE", "scan-cache")
+    result = _invoke(str(EVENTS / "ecs-task-running.json"))
+    assert result.exit_code == 1, result.output
+    assert {line["reason"] for line in _lines(result.stdout)} == {"launch-failed"}
+    assert "exit 1 (only when executing)" in " ".join(_invoke("--help").stdout.split())

@@ -44,3 +44,10 @@ def test_bad_sqs_records_fail_alone(record: object, error: str) -> None:
 def test_a_non_envelope_is_an_event_error(raw: object) -> None:
     with pytest.raises(EventError):
         read_records(raw)
+
+
+def test_a_hostilely_nested_body_fails_alone() -> None:
+    good = {"messageId": "ok", "body": json.dumps(load_event("ecs-task-stopped.json"))}
+    bad, ok = read_records({"Records": [{"messageId": "deep", "body": "[" * 200_000}, good]})
+    assert bad.event is None and "RecursionError" in (bad.error or "")
+    assert ok.error is None

@@ -145,3 +145,18 @@ def test_no_loss_under_throttling_across_redeliveries(dynamodb: Any) -> None:
     assert set(launched.values()) == {1}
     assert launcher.attempts > len(images)  # throttling really happened
     assert max(deliveries.values()) > 1  # and messages really came back
+
+
+class CrashingLauncher:
+    def start(self, request: BuildRequest) -> str:
+        raise OSError("the local executor's work directory vanished")
+
+
+def test_any_launcher_failure_releases_the_lease_and_retries_the_record() -> None:
+    cache = FakeScanCache()
+    result = _run(load_event("sqs-batch.json"), cache, CrashingLauncher())
+    reasons = [m.decision_line(o)["reason"] for o in result.outcomes]
+    assert reasons == [m.LAUNCH_FAILED, m.LAUNCH_FAILED, m.UNREADABLE_RECORD, m.ZIP_FUNCTION]
+    assert "OSError" in result.outcomes[0].detail  # type: ignore[union-attr]
+    assert cache.items == {}
+    assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]

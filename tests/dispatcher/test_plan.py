@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -176,3 +177,40 @@ def test_digest_contradicting_the_reference_is_refused() -> None:
 def test_planning_is_repeatable() -> None:
     raw = load_event("sqs-batch.json")
     assert _lines(_plan(raw)) == _lines(_plan(raw))
+
+
+def test_wrongly_typed_architectures_are_ignored_not_a_crash() -> None:
+    event = load_event("lambda-create-function-image.json")
+    event["detail"]["responseElements"]["architectures"] = [{"x": 1}]
+    event["detail"]["requestParameters"]["architectures"] = [["arm64"]]
+    (skip,) = _plan(event)
+    assert skip.reason == m.NEEDS_LOOKUP  # type: ignore[union-attr]
+
+
+class ExplodingResolver(FakeResolver):
+    def task_definition(self, account: str | None, region: str | None, ref: str) -> Any:
+        raise RuntimeError("a bug, not an AWS answer")
+
+
+def test_a_record_that_crashes_the_planner_fails_alone_and_frees_its_images() -> None:
+    poison = load_event("ecs-task-running-no-image.json")
+    poison["id"] = "poison"
+    poison["detail"]["containers"].insert(0, {"name": "web", "image": "nginx:1.27"})
+    healthy = load_event("ecs-task-running.json")
+    healthy["detail"]["containers"][1]["image"] = "nginx:1.27"
+    batch = {
+        "Records": [
+            {"messageId": "a", "body": json.dumps(poison)},
+            {"messageId": "b", "body": json.dumps(healthy)},
+        ]
+    }
+    decisions = _plan(batch, ExplodingResolver())
+    first, *rest = decisions
+    assert isinstance(first, m.Skip)
+    assert (first.origin.record_id, first.reason, first.retry) == ("a", m.UNREADABLE_RECORD, True)
+    assert "RuntimeError" in first.detail
+    # nginx was claimed by the poison record; it must still be built for record b
+    assert [(d.origin.record_id, d.image) for d in rest if isinstance(d, m.Build)] == [
+        ("b", f"{ECR}/shop/checkout:2.3.1"),
+        ("b", "nginx:1.27"),
+    ]

@@ -192,3 +192,13 @@ def test_plan_with_aws_lookups_end_to_end(member: dict[str, str]) -> None:
     ]
     assert sessions.calls["ecs:DescribeTaskDefinition"] == 1
     assert sessions.calls["api.ecr:DescribeImages"] == 1
+
+
+def test_an_event_without_a_region_is_a_failed_lookup_not_a_crash(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    resolver = AwsResolver(boto3.session.Session(), None, home_account=HOME)
+    with pytest.raises(LookupFailed, match="NoRegionError"):
+        resolver.task_definition(None, None, "checkout:1")
