@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from dispatcher.errors import ResolveError
+from dispatcher.errors import DeployscanError, ResolveError
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import BuildRequest, Launcher
 from dispatcher.scancache import COMPLETED_STATUSES, STATUS_IN_FLIGHT, cache_key
@@ -30,6 +30,10 @@ class DigestResolver(Protocol):
     def pull_role_arn(self, image: ImageRef) -> str | None:
         """The role a build assumes to pull another account's ECR image, if any."""
         ...
+
+
+class CacheLookupError(DeployscanError):
+    """The scan-cache table could not be read (missing table, no permission, no connection)."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,9 @@ def plan_manual_build(
             pull_role = resolver.pull_role_arn(image)
         except ResolveError as exc:
             notes.append(f"digest not resolved ({exc}); the build resolves it when it pulls")
-        if digest is None:
-            notes.append("ECR does not know this tag; the build resolves it when it pulls")
+        else:
+            if digest is None:
+                notes.append("ECR does not know this tag; the build resolves it when it pulls")
     ecr = image.ecr
     request = BuildRequest(
         project=project,
@@ -109,8 +114,18 @@ def plan_manual_build(
 
 
 def find_cached_scan(client: Any, table: str, key: str, now: float) -> CachedScan | None:
-    """The scan-cache item for `key` if it still suppresses a build (completed or in flight)."""
-    item = client.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+    """The scan-cache item for `key` if it still suppresses a build (completed or in flight).
+
+    Raises `CacheLookupError` when the table cannot be read: no build is started unchecked.
+    """
+    try:
+        response = client.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)
+    except Exception as exc:  # botocore errors, wrapped once at this seam
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+        raise CacheLookupError(
+            f"cannot read the scan cache {table}: {code} (use --force to skip the check)"
+        ) from exc
+    item = response.get("Item")
     if not item:
         return None
     status = _attr(item, "status") or ""

@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
 
+from dispatcher.errors import ResolveError
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
 from scanner_runner.buildwatch import BuildWatcher, verdict_of
@@ -233,3 +234,29 @@ def test_cli_bad_reference_exits_2() -> None:
     result = CliRunner().invoke(main, ["start-build", "nginx;rm -rf /"])
     assert result.exit_code == 2
     assert "deployscan start-build:" in result.output
+
+
+def test_cli_unreadable_scan_cache_exits_3_without_starting(aws: None) -> None:
+    result = CliRunner().invoke(main, ["start-build", "alpine:3.20", "--cache-table", "nosuch"])
+    assert result.exit_code == 3, result.output
+    assert "cannot read the scan cache nosuch: ResourceNotFoundException" in result.output
+    assert "Traceback" not in result.output and "started" not in result.output
+    assert boto3.client("codebuild").list_builds()["ids"] == []
+
+
+def test_a_failed_lookup_is_one_note_not_two(aws: None) -> None:
+    # AWS refused the lookup: that is not the same as "ECR does not know this tag"
+    class Failing:
+        def image_digest(self, image: object) -> str | None:
+            raise ResolveError("ecr:DescribeImages failed: AccessDeniedException")
+
+        def pull_role_arn(self, image: object) -> str | None:
+            return None
+
+    plan = plan_manual_build(
+        f"{REGISTRY}/shop/api:1.4.2", project=PROJECT, platform=None, resolver=Failing()
+    )
+    assert plan.notes == (
+        "digest not resolved (ecr:DescribeImages failed: AccessDeniedException); "
+        "the build resolves it when it pulls",
+    )
