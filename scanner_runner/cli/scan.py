@@ -22,7 +22,7 @@ from scanner_runner.errors import ReportError
 from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
 from scanner_runner.report import TriggerInfo, load, write_atomic
-from scanner_runner.scan import EXIT_USAGE, Runtime, ScanJob, run_scan
+from scanner_runner.scan import EXIT_ERROR, EXIT_USAGE, Runtime, ScanJob, run_scan
 from scanner_runner.scanners import SCANNERS, default_scanner_name
 from scanner_runner.scanners.interface import ScannerOptions
 from scanner_runner.settings import Settings, SettingsError
@@ -127,7 +127,11 @@ def scan(**options: Any) -> None:
     except (SettingsError, ImageRefError, DeployscanError) as exc:
         _usage(str(exc))
         return
-    outcome = run_scan(job, runtime)
+    try:
+        outcome = run_scan(job, runtime)
+    except OSError as exc:  # the reports themselves could not be written: still "could not scan"
+        click.echo(f"deployscan scan: error: cannot write reports: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
     click.echo(outcome.message, err=outcome.exit_code != 0)
     click.echo(f"reports: {job.output_dir}", err=outcome.exit_code != 0)
     sys.exit(outcome.exit_code)

@@ -130,8 +130,10 @@ class QScanner:
             remaining = max(1.0, deadline - clock())
             argv[argv.index("--scan-timeout") + 1] = f"{max(1, int(remaining))}s"
             console = raw_dir / "console.log"
-            done = process.run(argv, env, remaining + opts.kill_grace, console)
-            _redact_file(console, secrets)
+            try:
+                done = process.run(argv, env, remaining + opts.kill_grace, console)
+            finally:  # also when it was killed at the timeout: the log is kept as a raw file
+                _redact_file(console, secrets)
             code = done.returncode
             if code in (EXIT_NOT_READY, EXIT_POLICY_NOT_READY):
                 if clock() + opts.retry_delay < deadline:
@@ -150,7 +152,10 @@ class QScanner:
                     exit_code=code,
                     stderr=redact(done.stderr, secrets),
                 )
-            return self._result(request, raw_dir, VERDICTS[code] if request.policy_tags else "")
+            # DENY/AUDIT count whenever QScanner says so; ALLOW only means something when a
+            # policy was evaluated.
+            verdict = VERDICTS[code] if request.policy_tags or code != EXIT_OK else ""
+            return self._result(request, raw_dir, verdict)
 
     def _result(self, request: ScanRequest, raw_dir: Path, verdict: str) -> ScanResult:
         scan_file = find_file(raw_dir, "ScanResult.json")

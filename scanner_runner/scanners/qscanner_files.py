@@ -38,7 +38,7 @@ class ScanMetadata:
 
 def find_file(directory: Path, suffix: str) -> Path | None:
     """The newest `<id>-<suffix>` or `<id>_<suffix>` file in `directory`."""
-    matches = [p for p in directory.glob(f"*{suffix}") if p.name[: -len(suffix)][-1:] in "-_"]
+    matches = [p for p in directory.glob(f"*?{suffix}") if p.name[: -len(suffix)][-1] in ("-", "_")]
     matches = [p for p in matches if p.is_file()]
     return max(matches, key=lambda p: (p.stat().st_mtime_ns, p.name)) if matches else None
 

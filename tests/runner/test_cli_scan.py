@@ -164,7 +164,7 @@ def test_report_command_on_a_missing_or_bad_report(tmp_path: Path, content: str 
     assert len(result.output.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("scenario", ["findings", "crash", "os-unsupported"])
+@pytest.mark.parametrize("scenario", ["findings", "crash", "os-unsupported", "dump-env"])
 def test_the_token_never_appears_in_argv_logs_reports_or_errors(
     tmp_path: Path,
     env: dict[str, str],

@@ -206,3 +206,27 @@ def test_sbom_is_picked_up_when_asked(
     result = QScanner(make_options(sbom=True)).scan(make_request())
     assert result.sbom is not None and "cyclonedx" in result.sbom.name
     assert SENTINEL_TOKEN not in "".join(p.read_text(errors="replace") for p in result.raw_files)
+
+
+def test_deny_exit_counts_even_without_policy_tags(
+    double: DoubleRun, make_options: Options, make_request: Request, tmp_path: Path
+) -> None:
+    # A binary that writes a good report and then exits 42 in get-report mode: still DENY.
+    wrapper = tmp_path / "qscanner-exit-42"
+    wrapper.write_text(f'#!/bin/sh\n"{DOUBLE}" "$@" || exit $?\nexit 42\n')
+    wrapper.chmod(0o755)
+    double.scenario = "clean"
+    result = QScanner(make_options(qscanner_path=str(wrapper))).scan(make_request())
+    assert result.verdict == "DENY" and result.mode == "get-report"
+
+
+def test_a_killed_scanner_leaves_no_secret_in_its_console_log(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    double.scenario = "dump-env-hang"
+    request = make_request(timeout=1.0)
+    with pytest.raises(ScannerError, match="did not finish") as caught:
+        QScanner(make_options(kill_grace=0.2)).scan(request)
+    console = (request.output_dir / "console.log").read_text()
+    assert "QUALYS_ACCESS_TOKEN=***" in console
+    assert SENTINEL_TOKEN not in console and SENTINEL_TOKEN not in str(caught.value)

@@ -140,3 +140,10 @@ def test_file_lookup_accepts_both_separators_and_reads_the_id(tmp_path: Path) ->
     found = find_file(tmp_path, "ScanResult.json")
     assert found is not None and image_id_from_name(found) == "sha256:" + IMAGE_HEX
     assert find_file(tmp_path, "Report.sarif.json") is None
+
+
+def test_file_lookup_needs_a_prefix_before_the_separator(tmp_path: Path) -> None:
+    (tmp_path / "ScanResult.json").write_text("{}")
+    assert find_file(tmp_path, "ScanResult.json") is None
+    (tmp_path / f"{IMAGE_HEX}-ScanResult.json").write_text("{}")
+    assert find_file(tmp_path, "ScanResult.json") == tmp_path / f"{IMAGE_HEX}-ScanResult.json"
