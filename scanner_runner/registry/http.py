@@ -112,7 +112,9 @@ class Transport:
             response.close()
             target = urljoin(url, location)
             if not location or not self.url_allowed(target):
-                raise PullError(f"{self.host}: refusing redirect to {target[:120]!r}")
+                # Without the query: a presigned storage URL carries a signature and a token.
+                shown = urlsplit(target)._replace(query="", fragment="").geturl()
+                raise PullError(f"{self.host}: refusing redirect to {shown[:120]!r}")
             url = target
         raise PullError(f"{self.host}: too many redirects (loop?)")
 
