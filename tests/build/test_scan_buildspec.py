@@ -14,12 +14,14 @@ from scanner_runner import imagebuild
 from scanner_runner.demo.images import debian_image
 from scanner_runner.demo.motoserver import MotoServer
 from scanner_runner.demo.stack import StackNames, create_stack
+from scanner_runner.localbuild.executor import new_build_id, run_build
 from scanner_runner.localbuild.launcher import (
     LocalBuildLauncher,
     LocalProject,
     build_image_environment,
+    copy_source,
 )
-from scanner_runner.localbuild.model import BuildResult, EnvVar
+from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar
 from scanner_runner.localregistry import LocalRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +136,48 @@ def test_scanner_crash_is_an_error_build(
     tail = [line for line in result.log_tail(12) if not line.startswith("[Container]")]
     assert tail[-1] == "verdict: error (scan exit code 3)"
     assert "reason (last lines of the scan):" in tail
+    # fail closed, and still visible: an error report in the console and in S3, never a clean one
+    (report,) = result.reports
+    assert report.status == "SUCCEEDED" and report.count("SUCCEEDED") == 0
+    assert report.count("FAILED") + report.count("ERROR") >= 1
+    keys = report_keys(moto_server)
+    assert any(k.endswith("/report.json") for k in keys)
+    assert any(k.endswith("/junit.xml") for k in keys)
+
+
+def test_a_scanner_that_prints_its_environment_leaks_no_token(
+    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="dump-env")
+    assert result.exported_variables["SCAN_STATUS"] == "error"
+    assert TOKEN not in result.log_path.read_text()
+    kept = {path.name: path.read_text(errors="replace") for path in result.artifacts}
+    assert "QUALYS_ACCESS_TOKEN=" in kept["console.log"]  # the double did print it...
+    assert not [name for name, text in kept.items() if TOKEN in text]  # ...and it was scrubbed
+    assert not [k for k in report_keys(moto_server) if TOKEN in k]
+
+
+def test_a_build_without_image_ref_fails_in_pre_build(tmp_path: Path) -> None:
+    job = BuildJob(
+        project=NAMES.project,
+        build_id=new_build_id(NAMES.project),
+        build_number=1,
+        region="us-east-1",
+        account="123456789012",
+        src_dir=copy_source(ROOT, tmp_path / "src"),
+        build_dir=tmp_path / "build",
+        base_env=build_image_environment(),
+        project_env=(EnvVar("SCANNER", "syft"),),
+        timeout_seconds=120,
+    )
+    result = run_build(job)
+    assert result.status == "FAILED"
+    statuses = {p.phase_type: p.status for p in result.phases}
+    assert (statuses["INSTALL"], statuses["PRE_BUILD"]) == ("SUCCEEDED", "FAILED")
+    assert result.phase("BUILD") is None
+    assert "IMAGE_REF is not set: start the build with --environment-variables-override" in (
+        result.log_path.read_text()
+    )
 
 
 def test_a_qscanner_with_the_wrong_hash_never_runs(
