@@ -52,6 +52,7 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
         registry_credentials_arn=job.registry_credentials_arn or None,
         pull_role_arn=job.pull_role_arn or None,
         insecure_registries=job.insecure_registries,
+        docker_config=job.docker_config,
         progress=False,
         boto3_session=runtime.boto3_session,
     )

@@ -48,6 +48,7 @@ class ScanJob:
     registry_credentials_arn: str = ""
     pull_role_arn: str = ""
     insecure_registries: tuple[str, ...] = ()
+    docker_config: Path | None = None
     work_dir: Path | None = None
 
 

@@ -208,6 +208,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         registry_credentials_arn=options["registry_credentials_arn"],
         pull_role_arn=options["pull_role_arn"],
         insecure_registries=tuple(insecure),
+        docker_config=Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json",
         work_dir=options["work_dir"],
     )
     publish = not options["no_publish"]

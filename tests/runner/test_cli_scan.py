@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -10,10 +11,12 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
+from scanner_runner import imagebuild
 from scanner_runner.cli import main
+from scanner_runner.localregistry import LocalRegistry
 from scanner_runner.report import load
 from scanner_runner.writers import FORMATS
-from tests.runner.archives import Archive
+from tests.runner.archives import Archive, rootfs
 from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun, fixed_report
 
 
@@ -194,3 +197,22 @@ def test_the_token_never_appears_in_argv_logs_reports_or_errors(
     for path in [*(tmp_path / "out").rglob("*"), *(tmp_path / "work").rglob("*")]:
         if path.is_file():
             assert SENTINEL_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_scan_image_from_a_private_registry_uses_the_docker_login(
+    tmp_path: Path, env: dict[str, str], auth_registry: LocalRegistry
+) -> None:
+    img = imagebuild.image([imagebuild.layer(rootfs("private"))])
+    imagebuild.Pusher(auth_registry.url, auth=auth_registry.auth).push_image("priv/app", img, "1")
+    login = base64.b64encode(f"{auth_registry.username}:{auth_registry.password}".encode())
+    config = {"auths": {auth_registry.host: {"auth": login.decode()}}}
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps(config))
+    env |= {"QSCANNER_DOUBLE_SCENARIO": "clean", "INSECURE_REGISTRIES": auth_registry.host}
+    args = [f"{auth_registry.host}/priv/app:1", "--output-dir", str(tmp_path / "out")]
+    without = invoke(args, env | {"DOCKER_CONFIG": str(tmp_path / "nowhere")})
+    assert without.exit_code == 3 and "requires credentials" in without.output
+    result = invoke(args, env | {"DOCKER_CONFIG": str(tmp_path / "docker")})
+    assert result.exit_code == 0, result.output
+    assert load(tmp_path / "out" / "report.json").image.digest == img.digest
+    assert auth_registry.password not in without.output + result.output
