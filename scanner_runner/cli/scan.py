@@ -141,8 +141,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
     image, archive = options["image"] or "", options["archive"]
     if not image and not archive:
         raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
-    if image:
-        ImageRef.parse(image)
+    ref = ImageRef.parse(image) if image else None
     if options["digest"]:
         validate_digest(options["digest"])
     for name, (pattern, message) in _CHECKS.items():
@@ -166,8 +165,16 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
     scanner = options["scanner"] or settings.scanner or default_scanner_name(base)
     if scanner not in SCANNERS:
         raise SettingsError(f"SCANNER must be one of {', '.join(SCANNERS)}")
-    if scanner == "qscanner" and settings.qualys_secret_arn:
-        settings = _with_qualys_secret(settings)
+    # The secret's registry login is for registries outside AWS (ECR authenticates through IAM,
+    # ECS's repositoryCredentials through REGISTRY_CREDENTIALS_ARN).
+    wants_registry_login = bool(
+        ref
+        and ref.ecr is None
+        and not ref.is_ecr_public
+        and not options["registry_credentials_arn"]
+    )
+    if settings.qualys_secret_arn and (scanner == "qscanner" or wants_registry_login):
+        settings = _with_qualys_secret(settings, wants_registry_login=wants_registry_login)
         base = replace(base, credentials=settings.credentials, pod=base.pod or settings.qualys_pod)
 
     ignore_source = options["ignore_list"] or settings.policy_ignore
@@ -185,7 +192,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         else settings.policy_tags,
     )
     creds = ""
-    if settings.registry_username and settings.registry_password:
+    if wants_registry_login and settings.registry_username and settings.registry_password:
         creds = f"{settings.registry_username}:{settings.registry_password}"
     job = ScanJob(
         output_dir=options["output_dir"],
@@ -223,9 +230,12 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
     return job, Runtime(options=base, targets=targets, secrets=settings.secrets())
 
 
-def _with_qualys_secret(settings: Settings) -> Settings:
-    """Read QUALYS_SECRET_ARN when the environment holds no credentials (the pod may be there)."""
-    if settings.credentials.present and settings.qualys_pod:
+def _with_qualys_secret(settings: Settings, *, wants_registry_login: bool) -> Settings:
+    """Read QUALYS_SECRET_ARN for what the environment lacks: Qualys credentials and pod, or
+    (for a registry outside AWS) the optional registry_username/registry_password keys."""
+    have_qualys = settings.credentials.present and settings.qualys_pod
+    have_login = settings.registry_username and settings.registry_password
+    if have_qualys and (have_login or not wants_registry_login):
         return settings
     import boto3  # noqa: PLC0415 (only when the secret is needed)
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415

@@ -216,3 +216,32 @@ def test_scan_image_from_a_private_registry_uses_the_docker_login(
     assert result.exit_code == 0, result.output
     assert load(tmp_path / "out" / "report.json").image.digest == img.digest
     assert auth_registry.password not in without.output + result.output
+
+
+def test_qualys_secret_registry_login_is_used_even_when_the_token_is_in_the_env(
+    tmp_path: Path, env: dict[str, str], auth_registry: LocalRegistry, aws: None
+) -> None:
+    """In CodeBuild the token arrives as a project variable; the secret's registry keys still
+    serve a registry outside AWS."""
+    img = imagebuild.image([imagebuild.layer(rootfs("qualys-login"))])
+    imagebuild.Pusher(auth_registry.url, auth=auth_registry.auth).push_image("priv/q", img, "1")
+    secret = {
+        "qualys_pod": "US1",
+        "qualys_access_token": SENTINEL_TOKEN,
+        "registry_username": auth_registry.username,
+        "registry_password": auth_registry.password,
+    }
+    arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="qualys-with-login", SecretString=json.dumps(secret)
+    )["ARN"]
+    env |= {
+        "QSCANNER_DOUBLE_SCENARIO": "clean",
+        "INSECURE_REGISTRIES": auth_registry.host,
+        "DOCKER_CONFIG": str(tmp_path / "nowhere"),
+        "QUALYS_SECRET_ARN": arn,
+    }
+    args = [f"{auth_registry.host}/priv/q:1", "--output-dir", str(tmp_path / "out")]
+    result = invoke(args, env)
+    assert result.exit_code == 0, result.output
+    assert load(tmp_path / "out" / "report.json").image.digest == img.digest
+    assert auth_registry.password not in result.output
