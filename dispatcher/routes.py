@@ -149,11 +149,12 @@ def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     origin = _with(origin, resource_arn=arn)
     image = obj(request, "code").get("imageUri") if "code" in request else request.get("imageUri")
     package = text(response, "packageType") or text(request, "packageType")
-    if image is None or package == "Zip":
-        return [m.Skip(origin, m.ZIP_FUNCTION)]
     function = arn or text(request, "functionName")
     if function is None:
         return [m.Skip(origin, m.INVALID_EVENT, image=_image_text(image), detail="no function")]
+    if package == "Zip" or (image is None and package != "Image"):
+        return [m.Skip(origin, m.ZIP_FUNCTION)]
+    # An image function whose request lost its imageUri: GetFunction still knows the image.
     architectures = items(response, "architectures") or items(request, "architectures")
     return [FunctionTarget(origin, function, image, function_platform(architectures))]
 

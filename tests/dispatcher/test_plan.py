@@ -11,6 +11,7 @@ from dispatcher import model as m
 from dispatcher.envelope import read_records
 from dispatcher.plan import plan
 from dispatcher.resolve import FunctionImage, OfflineResolver
+from dispatcher.routes import MAX_CONTAINERS
 from dispatcher.settings import Filters
 from tests.dispatcher.conftest import ACCOUNT, D1, ECR, REGION, load_event, settings
 from tests.dispatcher.fakes import FakeResolver, task_definition
@@ -214,3 +215,41 @@ def test_a_record_that_crashes_the_planner_fails_alone_and_frees_its_images() ->
         ("b", f"{ECR}/shop/checkout:2.3.1"),
         ("b", "nginx:1.27"),
     ]
+
+
+def test_missing_fields_are_skips_with_reasons_and_never_a_crash() -> None:
+    decisions = _plan(load_event("hostile-missing-fields.json"))
+    assert [(d.origin.record_id, d.reason, d.retry) for d in decisions] == [  # type: ignore[union-attr]
+        ("m1", m.INVALID_EVENT, True),  # no detail-type
+        ("m2", m.INVALID_EVENT, True),  # no detail
+        ("m3", m.NO_IMAGES, False),  # RUNNING, but no containers and no task definition
+        ("m4", m.TASK_NOT_RUNNING, False),  # no lastStatus
+        ("m5", m.INVALID_EVENT, True),  # CloudTrail without eventName
+        ("m6", m.INVALID_EVENT, False),  # RunTask naming no task definition
+        ("m7", m.INVALID_EVENT, False),  # RegisterTaskDefinition without definitions or name
+        ("m8", m.NEEDS_LOOKUP, False),  # image function without imageUri: GetFunction knows it
+        ("m9", m.INVALID_EVENT, False),  # CreateFunction naming no function
+    ]
+
+
+def test_missing_image_uri_of_an_image_function_is_looked_up() -> None:
+    uri = f"{ECR}/media/thumbnailer:1.0"
+    resolver = FakeResolver(
+        functions={"thumbnailer": FunctionImage(FN, uri, f"{ECR}/media/thumbnailer@{D3}", None)}
+    )
+    event = load_event("hostile-missing-fields.json")[7]
+    del event["detail"]["responseElements"]["functionArn"]
+    (build,) = _plan(event, resolver)
+    assert isinstance(build, m.Build)
+    assert (build.image, build.request.digest, build.request.platform) == (uri, D3, "linux/arm64")
+
+
+def test_huge_task_definition_fixture_is_bounded() -> None:
+    resolver = FakeResolver(digests={})
+    decisions = _plan(load_event("hostile-huge-task-definition.json"), resolver)
+    first, *rest = decisions
+    assert isinstance(first, m.Skip) and first.reason == m.TOO_MANY_CONTAINERS
+    assert first.detail == "80 containers"
+    assert len(rest) == MAX_CONTAINERS
+    assert all(isinstance(d, m.Build) for d in rest)
+    assert resolver.calls == {"ecr:DescribeImages": MAX_CONTAINERS}
