@@ -142,10 +142,20 @@ def publish(
             except (ClientError, BotoCoreError, Boto3Error, OSError) as exc:
                 failures.append(f"S3 upload of {relative}: {_why(exc)}")
     done_keys: list[str] = []
+    # Without the reports in S3 the verdict is recorded but suppresses no rescan.
+    stored = not failures
     if targets.table:
         for cache_key in dict.fromkeys(cache_keys):
             try:
-                _record(clients.dynamodb, targets, cache_key, report, uri=uri, now=now)
+                _record(
+                    clients.dynamodb,
+                    targets,
+                    cache_key,
+                    report,
+                    uri=uri if stored else "",
+                    now=now,
+                    keep=stored,
+                )
                 done_keys.append(cache_key)
             except (ClientError, BotoCoreError) as exc:
                 failures.append(f"scan-cache update of {cache_key}: {_why(exc)}")
@@ -177,10 +187,17 @@ def _upload(s3: Any, targets: Targets, path: Path, key: str) -> None:
 
 
 def _record(
-    dynamodb: Any, targets: Targets, key: str, report: ScanReport, *, uri: str, now: datetime
+    dynamodb: Any,
+    targets: Targets,
+    key: str,
+    report: ScanReport,
+    *,
+    uri: str,
+    now: datetime,
+    keep: bool = True,
 ) -> None:
     epoch = int(now.timestamp())
-    keeps = report.status in scancache.COMPLETED_STATUSES and report.vulnerability_data
+    keeps = keep and report.status in scancache.COMPLETED_STATUSES and report.vulnerability_data
     expires = epoch + targets.ttl_hours * 3600 if keeps else epoch
     counts = {s: {"N": str(n)} for s, n in report.summary.items()}
     values = {

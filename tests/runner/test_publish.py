@@ -295,3 +295,32 @@ def test_exported_variables_are_shell_quoted() -> None:
         "SCAN_INFO=0",
         "SCAN_REPORT_URI='s3://b/k $(reboot)/report.json'",
     ]
+
+
+def test_reports_missing_from_s3_do_not_suppress_the_next_scan(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """A verdict whose reports never reached S3 is recorded, but expires at once."""
+    report, out = outputs(tmp_path)
+    clients: Clients = world["clients"]
+    fail_first(
+        clients.s3,
+        "s3.PutObject",
+        999,
+        403,
+        b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>",
+    )
+    with pytest.raises(PublishError, match=r"S3 upload of report\.json: AccessDenied"):
+        publish(
+            report,
+            out,
+            targets=world["targets"],
+            clients=clients,
+            prefix_key="p/",
+            cache_keys=[f"digest#{DIGEST}"],
+            now=NOW,
+        )
+    record = item(world, f"digest#{DIGEST}")
+    assert record["status"] == {"S": "failed"}
+    assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}
+    assert record["report_uri"] == {"S": "-"}
