@@ -1,10 +1,13 @@
 """`LocalBuildLauncher`: the dispatcher's `Launcher` seam, backed by the local executor.
 
 `start(request)` does what `StartBuild` does for the scan project (the request's variables become
-PLAINTEXT overrides on top of the project's environment). By default it runs the build to
-completion before it returns the build id; with `deferred=True` it only queues the build, as
-CodeBuild does, and `run_pending()` runs the queue. `results[build_id]` holds what
-BatchGetBuilds would show.
+PLAINTEXT overrides on top of the project's environment). Each build gets a fresh copy of the
+source, and that copy is what the build runs: it comes first on the build's PYTHONPATH, as
+`pip install .` makes it in CodeBuild (the buildspec skips the install when the local "build
+image" already has `deployscan`, which would otherwise run the caller's own installed code).
+By default `start` runs the build to completion before it returns the build id; with
+`deferred=True` it only queues the build, as CodeBuild does, and `run_pending()` runs the queue.
+`results[build_id]` holds what BatchGetBuilds would show.
 """
 
 from __future__ import annotations
@@ -99,16 +102,17 @@ class LocalBuildLauncher:
     def _run(self, request: BuildRequest, build_id: str, number: int) -> BuildResult:
         overrides = tuple(EnvVar(k, v) for k, v in request.environment().items())
         build_dir = self.project.work_root / "builds" / f"{number:03d}-{build_id.partition(':')[2]}"
+        src_dir = copy_source(self.project.source_dir, build_dir / "src")
         job = BuildJob(
             project=self.project.name,
             build_id=build_id,
             build_number=number,
             region=self.project.region,
             account=self.project.account,
-            src_dir=copy_source(self.project.source_dir, build_dir / "src"),
+            src_dir=src_dir,
             build_dir=build_dir,
             buildspec=self.project.buildspec,
-            base_env=self.project.base_env,
+            base_env={**self.project.base_env, "PYTHONPATH": str(src_dir)},
             project_env=self.project.environment,
             overrides=overrides,
             timeout_seconds=self.project.timeout_seconds,

@@ -15,12 +15,14 @@ from scanner_runner.localbuild.model import EnvVar
 
 BUILDSPEC = """version: 0.2
 env:
-  exported-variables: [SEEN]
+  exported-variables: [SEEN, RUNS]
 phases:
   build:
     commands:
       - export SEEN="$IMAGE_REF|${IMAGE_DIGEST:-none}|$TRIGGER|$RESULTS_S3_BUCKET"
       - test -f pyproject.toml && test -d scanner_runner && test ! -e tests
+      - cd /
+      - export RUNS="$(python3 -c 'import scanner_runner; print(scanner_runner.__file__)')"
 """
 
 
@@ -30,6 +32,7 @@ def project(tmp_path: Path) -> LocalProject:
     (source / "buildspecs").mkdir(parents=True)
     (source / "buildspecs" / "scan.yml").write_text(BUILDSPEC)
     (source / "scanner_runner").mkdir()
+    (source / "scanner_runner" / "__init__.py").write_text("")
     (source / "tests").mkdir()
     (source / "pyproject.toml").write_text("[project]\n")
     return LocalProject(
@@ -52,6 +55,9 @@ def test_request_variables_become_overrides_on_a_fresh_source(project: LocalProj
     assert result.succeeded, result.log_tail()
     assert result.exported_variables["SEEN"] == "docker.io/library/nginx:1.27|none|manual|reports"
     assert build_id.startswith("deployscan-scan:")
+    # the build runs the source it was given (a fresh copy), not the caller's installed package
+    src = Path(result.log_path).parent / "src"
+    assert result.exported_variables["RUNS"] == str(src / "scanner_runner" / "__init__.py")
 
 
 def test_deferred_start_queues_until_run_pending(project: LocalProject) -> None:
