@@ -30,6 +30,7 @@ class Target:
     image_id: str
     manifest_digest: str
     digest: str
+    platform: str = ""
 
 
 def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
@@ -37,7 +38,9 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
     if job.archive is not None:
         info = inspect_archive(job.archive, job.platform)
         digest = job.digest or ref_digest(job.image) or info.manifest_digest
-        return Target(job.archive, info.format, info.image_id, info.manifest_digest, digest)
+        return Target(
+            job.archive, info.format, info.image_id, info.manifest_digest, digest, info.platform
+        )
     pull = runtime.pull or _default_pull()
     image = ImageRef.parse(job.image)
     if job.digest:
@@ -62,7 +65,9 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
     if job.digest and job.digest not in (pulled.digest, pulled.manifest_digest):
         raise PullError(f"pulled {pulled.digest}, not the requested {job.digest}")
     digest = job.digest or pulled.digest
-    return Target(pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest)
+    return Target(
+        pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest, pulled.platform
+    )
 
 
 def ref_digest(image: str) -> str:

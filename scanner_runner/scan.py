@@ -87,7 +87,12 @@ def run_scan(job: ScanJob, runtime: Runtime) -> Outcome:
     with _work_dir(job.work_dir) as work:
         try:
             target = acquire(job, runtime, work)
-            image = replace(image, digest=target.digest, image_id=target.image_id)
+            image = replace(
+                image,
+                digest=target.digest,
+                image_id=target.image_id,
+                platform=image.platform or target.platform,
+            )
             scanner = make_scanner(scanner_name, runtime.options)
             result = scanner.scan(
                 ScanRequest(

@@ -27,11 +27,13 @@ _MAX_JSON = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ArchiveInfo:
-    """An archive's format, image ID (`sha256:<config digest>`) and manifest digest if known."""
+    """An archive's format, image ID (`sha256:<config digest>`), manifest digest if known, and
+    the platform its config declares (`os/arch[/variant]`, or "")."""
 
     format: str
     image_id: str
     manifest_digest: str = ""
+    platform: str = ""
 
 
 def inspect_archive(path: Path, platform: str = "") -> ArchiveInfo:
@@ -100,7 +102,8 @@ def _oci(tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo], platform: str)
     digest = config.get("digest") if isinstance(config, dict) else None
     if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
         raise ScannerError("archive manifest has no valid config digest")
-    return ArchiveInfo(OCI_ARCHIVE, digest, str(entry.get("digest")))
+    platform_of_config = _platform(_blob(tar, names, digest))
+    return ArchiveInfo(OCI_ARCHIVE, digest, str(entry.get("digest")), platform_of_config)
 
 
 def _docker(tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo]) -> ArchiveInfo:
@@ -111,5 +114,21 @@ def _docker(tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo]) -> ArchiveI
     member = names.get(str(config_name).lstrip("./"))
     if member is None:
         raise ScannerError(f"docker archive lacks its config {config_name!r}")
-    _, raw = _read_json(tar, member)
-    return ArchiveInfo(DOCKER_ARCHIVE, "sha256:" + hashlib.sha256(raw).hexdigest())
+    config, raw = _read_json(tar, member)
+    image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    return ArchiveInfo(DOCKER_ARCHIVE, image_id, platform=_platform(config))
+
+
+_PLATFORM_PART_RE = re.compile(r"^[a-z0-9]{1,32}$")
+
+
+def _platform(config: object) -> str:
+    """`os/arch[/variant]` from an image config, or "" when it does not say (or says oddly)."""
+    if not isinstance(config, dict):
+        return ""
+    parts = [config.get("os"), config.get("architecture")]
+    if config.get("variant"):
+        parts.append(config.get("variant"))
+    if all(isinstance(p, str) and _PLATFORM_PART_RE.match(p) for p in parts):
+        return "/".join(str(p) for p in parts)
+    return ""
