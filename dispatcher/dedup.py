@@ -35,6 +35,9 @@ class Held:
 
     key: str
     reason: str  # ALREADY_SCANNED | SCAN_IN_PROGRESS
+    # False: an in-flight lease with no build id yet. Its holder is between the lease and
+    # StartBuild, or crashed there; the event must come back later instead of being dropped.
+    settled: bool = True
 
 
 class ScanCache(Protocol):
@@ -49,8 +52,8 @@ class ScanCache(Protocol):
         """
         ...
 
-    def started(self, key: str, lease_id: str, build_id: str, now: float) -> None:
-        """Record the build id on our lease (best effort)."""
+    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
+        """Record the build id on our lease and extend it to `seconds` from now (best effort)."""
         ...
 
     def release(self, key: str, lease_id: str) -> None:
@@ -105,22 +108,27 @@ class DynamoScanCache:
             return None
         old = getattr(refused, "response", {}).get("Item", {})
         status = old.get("status", {}).get("S")
-        return Held(key, ALREADY_SCANNED if status in sc.COMPLETED_STATUSES else SCAN_IN_PROGRESS)
+        if status in sc.COMPLETED_STATUSES:
+            return Held(key, ALREADY_SCANNED)
+        return Held(key, SCAN_IN_PROGRESS, settled="build_id" in old)
 
-    def started(self, key: str, lease_id: str, build_id: str, now: float) -> None:
-        """Set `build_id` while the lease is ours; a finished runner's item is left alone."""
+    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
+        """Set `build_id` and the full lease while the lease is ours; a runner's result stays."""
         self._conditional(
             self._client.update_item,
             "UpdateItem",
             key,
             TableName=self._table,
             Key={sc.PARTITION_KEY: {"S": key}},
-            UpdateExpression="SET build_id = :b, updated_at = :now",
+            UpdateExpression=(
+                "SET build_id = :b, updated_at = :now, lease_expires_at = :exp, #exp = :exp"
+            ),
             ConditionExpression="lease_id = :l AND #st = :inflight",
-            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeNames={"#st": "status", "#exp": sc.TTL_ATTRIBUTE},
             ExpressionAttributeValues={
                 ":b": {"S": build_id},
                 ":now": {"N": str(int(now))},
+                ":exp": {"N": str(int(now) + seconds)},
                 ":l": {"S": lease_id},
                 ":inflight": {"S": sc.STATUS_IN_FLIGHT},
             },

@@ -19,6 +19,9 @@ from dispatcher.launch import BuildRequestError, Launcher
 from dispatcher.settings import Settings
 
 Clock = Callable[[], float]
+# A lease first lasts as long as one Lambda invocation can (15 min); once StartBuild returned a
+# build id it is extended to LEASE_MINUTES. A dispatcher that dies in between blocks no longer.
+LAUNCH_WINDOW_SECONDS = 15 * 60
 log = logging.getLogger(__name__)
 
 
@@ -67,12 +70,14 @@ class _Executor:
                 image=build.image,
                 lease_id=lease_id,
                 now=now,
-                seconds=self.settings.lease_seconds,
+                seconds=min(LAUNCH_WINDOW_SECONDS, self.settings.lease_seconds),
                 ttl=self.settings.cache_ttl_hours * 3600,
             )
         except CacheError as exc:
             return skip(m.DEDUP_UNAVAILABLE, str(exc), retry=True)
         if taken is not None:
+            if not taken.settled:  # retried until that build shows up or its short lease ends
+                return skip(taken.reason, "the lease holder has started no build yet", retry=True)
             self.memo.put(build.key, taken.reason, now)
             return skip(taken.reason)
         request = replace(build.request, lease_id=lease_id)
@@ -88,7 +93,9 @@ class _Executor:
             return skip(reason, detail, retry=retry)
         self.memo.put(build.key, m.SCAN_IN_PROGRESS, now)
         with contextlib.suppress(CacheError):  # the lease stands; only the breadcrumb is missing
-            self.cache.started(build.key, lease_id, build_id, self.clock())
+            self.cache.started(
+                build.key, lease_id, build_id, self.clock(), self.settings.lease_seconds
+            )
         return m.Started(replace(build, request=request), build_id)
 
 

@@ -80,8 +80,9 @@ class FakeScanCache:
                 or float(old.get("completed_at", now)) < now - ttl  # type: ignore[arg-type]
             )
             if not free:
-                reason = ALREADY_SCANNED if status in COMPLETED_STATUSES else SCAN_IN_PROGRESS
-                return Held(key, reason)
+                if status in COMPLETED_STATUSES:
+                    return Held(key, ALREADY_SCANNED)
+                return Held(key, SCAN_IN_PROGRESS, settled="build_id" in old)
         self.items[key] = {
             "status": STATUS_IN_FLIGHT,
             "lease_id": lease_id,
@@ -90,10 +91,10 @@ class FakeScanCache:
         }
         return None
 
-    def started(self, key: str, lease_id: str, build_id: str, now: float) -> None:
+    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
         self.calls += 1
         if self.items.get(key, {}).get("lease_id") == lease_id:
-            self.items[key]["build_id"] = build_id
+            self.items[key].update(build_id=build_id, expires_at=now + seconds)
 
     def release(self, key: str, lease_id: str) -> None:
         self.calls += 1

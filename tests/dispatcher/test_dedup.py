@@ -49,7 +49,18 @@ def test_first_acquire_wins_and_writes_the_lease(dynamodb: Any) -> None:
     assert item["status"]["S"] == "in-flight"
     assert item["lease_id"]["S"] == "L1"
     assert item["expires_at"]["N"] == item["lease_expires_at"]["N"] == str(NOW + 600)
-    assert _take(cache, "L2", NOW + 599) == Held(KEY, m.SCAN_IN_PROGRESS)
+    # no build id yet: the holder may have died before StartBuild, so the caller retries
+    assert _take(cache, "L2", NOW + 599) == Held(KEY, m.SCAN_IN_PROGRESS, settled=False)
+
+
+def test_a_started_build_settles_and_extends_its_lease(dynamodb: Any) -> None:
+    cache = DynamoScanCache(dynamodb, TABLE)
+    assert _take(cache, "L1") is None
+    cache.started(KEY, "L1", "deployscan-scan:3", NOW + 1, 5400)
+    item = _item(dynamodb)
+    assert item["expires_at"]["N"] == item["lease_expires_at"]["N"] == str(NOW + 5401)
+    assert _take(cache, "L2", NOW + 5000) == Held(KEY, m.SCAN_IN_PROGRESS, settled=True)
+    assert _take(cache, "L2", NOW + 5402) is None
 
 
 def test_an_expired_lease_can_be_taken_over(dynamodb: Any) -> None:
@@ -85,7 +96,7 @@ def test_release_deletes_only_our_own_in_flight_lease(dynamodb: Any) -> None:
     assert _take(cache, "L1") is None
     cache.release(KEY, "someone-else")
     assert _item(dynamodb)["lease_id"]["S"] == "L1"
-    cache.started(KEY, "L1", "deployscan-scan:7", NOW + 1)
+    cache.started(KEY, "L1", "deployscan-scan:7", NOW + 1, 600)
     assert _item(dynamodb)["build_id"]["S"] == "deployscan-scan:7"
     cache.release(KEY, "L1")
     assert _item(dynamodb) == {}
@@ -95,7 +106,7 @@ def test_release_leaves_a_runner_result_alone(dynamodb: Any) -> None:
     cache = DynamoScanCache(dynamodb, TABLE)
     assert _take(cache, "L1") is None
     _complete(dynamodb, "passed", NOW + 5, NOW + 86400)
-    cache.started(KEY, "L1", "late", NOW + 6)
+    cache.started(KEY, "L1", "late", NOW + 6, 600)
     cache.release(KEY, "L1")
     item = _item(dynamodb)
     assert item["status"]["S"] == "passed"

@@ -16,6 +16,7 @@ from dispatcher.errors import LaunchError
 from dispatcher.launch import BuildRequest
 from dispatcher.resolve import OfflineResolver
 from tests.dispatcher.conftest import (
+    D1,
     REGION,
     TABLE,
     RecordingLauncher,
@@ -160,3 +161,19 @@ def test_any_launcher_failure_releases_the_lease_and_retries_the_record() -> Non
     assert "OSError" in result.outcomes[0].detail  # type: ignore[union-attr]
     assert cache.items == {}
     assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]
+
+
+def test_a_lease_whose_dispatcher_died_before_start_build_is_retried_then_taken_over() -> None:
+    """A lease without a build id is not a build: its events come back instead of being dropped."""
+    cache, launcher = FakeScanCache(), RecordingLauncher()
+    event = load_event("ecs-task-running.json")
+    event["detail"]["containers"] = event["detail"]["containers"][:1]
+    key = f"digest#{D1}"
+    cache.acquire(key, image="crashed", lease_id="dead", now=1e9 - 10, seconds=900, ttl=86400)
+    (outcome,) = _run(event, cache, launcher).outcomes
+    assert (outcome.reason, outcome.retry) == (m.SCAN_IN_PROGRESS, True)  # type: ignore[union-attr]
+    assert launcher.requests == []
+    later = dispatch(event, settings(), OfflineResolver(), cache=cache, launcher=launcher,
+                     clock=lambda: 1e9 + 900, memo=Memo())  # fmt: skip
+    assert [m.decision_line(o)["reason"] for o in later.outcomes] == [m.STARTED]
+    assert cache.items[key]["expires_at"] == 1e9 + 900 + settings().lease_seconds
