@@ -17,6 +17,7 @@ import click
 from dispatcher.core import DispatchResult
 from dispatcher.core import dispatch as run_dispatch
 from dispatcher.dedup import DynamoScanCache, Memo
+from dispatcher.envelope import read_records
 from dispatcher.errors import DeployscanError
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.model import decision_line
@@ -50,6 +51,11 @@ EXIT_UNREADABLE = 2
 def dispatch(dry_run: bool, offline: bool, files: tuple[str, ...]) -> None:
     """Entry point of `deployscan dispatch`."""
     inputs = [_read(path) for path in files]
+    for path, raw in zip(files, inputs, strict=True):  # every file is an envelope before any work
+        try:
+            read_records(raw)
+        except DeployscanError as exc:
+            _fail(f"unreadable input {path}: {exc}")
     executing = not (dry_run or offline)
     try:
         settings = Settings.from_env(os.environ, require_execution=executing)

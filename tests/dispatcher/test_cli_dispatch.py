@@ -111,3 +111,20 @@ def test_executing_exits_1_when_a_record_is_left_for_retry(
     assert result.exit_code == 1, result.output
     assert {line["reason"] for line in _lines(result.stdout)} == {"launch-failed"}
     assert "exit 1 (only when executing)" in " ".join(_invoke("--help").stdout.split())
+
+
+def test_a_bad_file_among_good_ones_stops_before_any_work(
+    aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    create_table(boto3.client("dynamodb", region_name="us-east-1"), "scan-cache")
+    create_project(boto3.client("codebuild", region_name="us-east-1"), "scan")
+    monkeypatch.setenv("SCAN_PROJECT_NAME", "scan")
+    monkeypatch.setenv("SCAN_CACHE_TABLE", "scan-cache")
+    bad = tmp_path / "number.json"
+    bad.write_text("42")
+    result = _invoke(str(EVENTS / "ecs-task-running.json"), str(bad))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "number.json" in result.stderr
+    scan = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="scan-cache")
+    assert scan["Count"] == 0  # no lease taken, no build started for the good file
