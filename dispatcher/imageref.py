@@ -91,8 +91,10 @@ class ImageRef:
             raise ImageRefError(f"image reference must be a non-empty string: {_printable(text)}")
         if len(text) > MAX_REFERENCE_LENGTH:
             raise ImageRefError(f"image reference longer than {MAX_REFERENCE_LENGTH} characters")
-        if not text.isprintable() or not text.isascii() or any(c.isspace() for c in text):
+        if not text.isprintable() or not text.isascii():
             raise ImageRefError(f"image reference has control or non-ASCII characters: {text!r}")
+        if any(c.isspace() for c in text):
+            raise ImageRefError(f"image reference contains whitespace: {text!r}")
 
         rest, digest = text, None
         if "@" in rest:
