@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher import model as m
+from scanner_runner.errors import ReportError
 from scanner_runner.localbuild.model import BuildResult
+from scanner_runner.report import load
 
 COUNTS = ("SCAN_CRITICAL", "SCAN_HIGH", "SCAN_MEDIUM", "SCAN_LOW", "SCAN_INFO")
 HEADERS = ("image", "trigger", "digest", "verdict", "c/h/m/l/i", "report")
@@ -21,7 +23,7 @@ class Row:
     image: str
     trigger: str
     digest: str
-    verdict: str  # passed | failed | error | skipped: <reason>
+    verdict: str  # passed | failed | error [(inventory only)] | skipped: <reason>
     counts: str
     report_uri: str
     html: Path | None = None
@@ -67,12 +69,26 @@ def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path
     request = outcome.build.request
     exported = result.exported_variables if result else {}
     html = _copy_reports(result, request.image.repository, reports_dir) if result else None
+    verdict = exported.get("SCAN_STATUS", "error")
+    counts = "/".join(exported.get(name, "?") for name in COUNTS)
+    digest = request.digest
+    report_file = html.with_name("report.json") if html else None
+    if report_file and report_file.is_file():
+        try:
+            report = load(report_file)
+        except ReportError:
+            report = None
+        if report is not None:
+            digest = digest or report.image.digest  # the build resolved what the event lacked
+            if not report.vulnerability_data:
+                # Zero counts from an inventory would read like a clean vulnerability scan.
+                verdict, counts = f"{verdict} (inventory only)", "n/a"
     return Row(
         image=_short_image(outcome.build.image),
         trigger=request.trigger,
-        digest=_short_digest(request.digest),
-        verdict=exported.get("SCAN_STATUS", "error"),
-        counts="/".join(exported.get(name, "?") for name in COUNTS),
+        digest=_short_digest(digest),
+        verdict=verdict,
+        counts=counts,
         report_uri=exported.get("SCAN_REPORT_URI", ""),
         html=html,
     )
