@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from scanner_runner import writers
 from scanner_runner.errors import PublishError
 from scanner_runner.publish import (
     Clients,
+    Published,
     Targets,
     exported_variables,
     key_prefix,
@@ -23,7 +24,7 @@ from scanner_runner.publish import (
     publish,
     subject,
 )
-from scanner_runner.report import ImageInfo, TriggerInfo
+from scanner_runner.report import ImageInfo, ScanReport, TriggerInfo
 from tests.runner.conftest import error_policy, fixed_report
 
 NOW = datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)
@@ -51,6 +52,27 @@ def fail_first(client: Any, event: str, times: int, status: int, body: bytes) ->
 
     client.meta.events.register_first(f"before-send.{event}", handler)
     return seen
+
+
+def publish_at_p(
+    world: dict[str, Any],
+    report: ScanReport,
+    out: Path,
+    *,
+    targets: Targets | None = None,
+    clients: Clients | None = None,
+    cache_keys: Iterable[str] = (f"digest#{DIGEST}",),
+) -> Published:
+    """`publish` under the key prefix `p/` at NOW, with the world's targets and clients."""
+    return publish(
+        report,
+        out,
+        targets=targets or world["targets"],
+        clients=clients or world["clients"],
+        prefix_key="p/",
+        cache_keys=cache_keys,
+        now=NOW,
+    )
 
 
 @pytest.fixture
@@ -162,15 +184,7 @@ def test_error_scans_expire_at_once_so_the_next_deploy_rescans(
     world: dict[str, Any], tmp_path: Path
 ) -> None:
     report, out = outputs(tmp_path, status="error", findings=(), policy=error_policy())
-    publish(
-        report,
-        out,
-        targets=world["targets"],
-        clients=world["clients"],
-        prefix_key="p/",
-        cache_keys=[f"digest#{DIGEST}"],
-        now=NOW,
-    )
+    publish_at_p(world, report, out)
     record = item(world, f"digest#{DIGEST}")
     assert record["status"] == {"S": "error"}
     assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}
@@ -181,15 +195,7 @@ def test_inventory_only_does_not_suppress_a_real_scan_later(
 ) -> None:
     report, out = outputs(tmp_path, findings=(), status="passed", vulnerability_data=False)
     targets = Targets(**{**world["targets"].__dict__, "topic_arn": ""})
-    publish(
-        report,
-        out,
-        targets=targets,
-        clients=world["clients"],
-        prefix_key="p/",
-        cache_keys=[f"digest#{DIGEST}"],
-        now=NOW,
-    )
+    publish_at_p(world, report, out, targets=targets)
     record = item(world, f"digest#{DIGEST}")
     assert record["status"] == {"S": "passed"}
     assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}
@@ -197,15 +203,7 @@ def test_inventory_only_does_not_suppress_a_real_scan_later(
 
 def test_clean_pass_sends_no_notification(world: dict[str, Any], tmp_path: Path) -> None:
     report, out = outputs(tmp_path, findings=(), status="passed")
-    result = publish(
-        report,
-        out,
-        targets=world["targets"],
-        clients=world["clients"],
-        prefix_key="p/",
-        cache_keys=[],
-        now=NOW,
-    )
+    result = publish_at_p(world, report, out, cache_keys=[])
     assert not result.notified
 
 
@@ -223,15 +221,7 @@ def test_transient_failures_are_retried(world: dict[str, Any], tmp_path: Path) -
         b'{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"}',
     )
     sns_calls = fail_first(clients.sns, "sns.Publish", 1, 500, b"<ErrorResponse/>")
-    publish(
-        report,
-        out,
-        targets=world["targets"],
-        clients=clients,
-        prefix_key="p/",
-        cache_keys=[f"digest#{DIGEST}"],
-        now=NOW,
-    )
+    publish_at_p(world, report, out, clients=clients)
     assert len(s3_calls) == 7 + 2  # seven files, two of them needed a retry
     assert len(ddb_calls) == 2 and len(sns_calls) == 2
     assert item(world, f"digest#{DIGEST}")["status"] == {"S": "failed"}
@@ -250,15 +240,7 @@ def test_persistent_failure_is_reported_after_the_other_steps(
         b"<ErrorResponse><Error><Code>AuthorizationError</Code><Message>no</Message></Error></ErrorResponse>",
     )
     with pytest.raises(PublishError, match="SNS publish: AuthorizationError"):
-        publish(
-            report,
-            out,
-            targets=world["targets"],
-            clients=clients,
-            prefix_key="p/",
-            cache_keys=[f"digest#{DIGEST}"],
-            now=NOW,
-        )
+        publish_at_p(world, report, out, clients=clients)
     assert item(world, f"digest#{DIGEST}")["status"] == {"S": "failed"}  # still recorded
 
 
@@ -266,15 +248,7 @@ def test_missing_bucket_is_a_publish_error(world: dict[str, Any], tmp_path: Path
     report, out = outputs(tmp_path)
     targets = Targets(bucket="no-such-bucket")
     with pytest.raises(PublishError, match=r"S3 upload of report\.json: NoSuchBucket"):
-        publish(
-            report,
-            out,
-            targets=targets,
-            clients=world["clients"],
-            prefix_key="p/",
-            cache_keys=[],
-            now=NOW,
-        )
+        publish_at_p(world, report, out, targets=targets, cache_keys=[])
 
 
 def test_subject_is_one_ascii_line_under_100_characters() -> None:
@@ -311,15 +285,7 @@ def test_reports_missing_from_s3_do_not_suppress_the_next_scan(
         b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>",
     )
     with pytest.raises(PublishError, match=r"S3 upload of report\.json: AccessDenied"):
-        publish(
-            report,
-            out,
-            targets=world["targets"],
-            clients=clients,
-            prefix_key="p/",
-            cache_keys=[f"digest#{DIGEST}"],
-            now=NOW,
-        )
+        publish_at_p(world, report, out, clients=clients)
     record = item(world, f"digest#{DIGEST}")
     assert record["status"] == {"S": "failed"}
     assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}
