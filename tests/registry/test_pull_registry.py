@@ -13,7 +13,7 @@ import pytest
 from scanner_runner.localregistry import LocalRegistry
 from scanner_runner.registry import PullError, pull
 from scanner_runner.registry.media import digest_of
-from tests.puller.conftest import Pushed
+from tests.registry.conftest import Pushed
 
 
 def _oci_blobs(archive: Path) -> dict[str, bytes]:

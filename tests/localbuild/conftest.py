@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scanner_runner.demo.motoserver import MotoServer
 from scanner_runner.localbuild.executor import new_build_id
 from scanner_runner.localbuild.model import BuildJob
 
@@ -43,10 +42,3 @@ def make_job(tmp_path: Path) -> MakeJob:
         return BuildJob(**fields)
 
     return make
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    """moto's threaded server on loopback, for build subprocesses (reset it per test)."""
-    with MotoServer() as server:
-        yield server

@@ -9,7 +9,7 @@ import pytest
 
 from scanner_runner import imagebuild
 from scanner_runner.localregistry import LocalRegistry
-from tests.puller.hostile import Hostile
+from tests.registry.hostile import Hostile
 
 DPKG_STATUS = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\n\n"
 

@@ -11,7 +11,7 @@ import pytest
 from scanner_runner import imagebuild
 from scanner_runner.registry import PullError, pull
 from scanner_runner.registry.media import OCI_INDEX, OCI_MANIFEST, digest_of
-from tests.puller.hostile import Handler, Hostile, Route, reply, send
+from tests.registry.hostile import Handler, Hostile, Route, reply, send
 
 REPO = "evil/app"
 

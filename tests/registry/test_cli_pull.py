@@ -16,7 +16,7 @@ from scanner_runner import imagebuild
 from scanner_runner.cli import main
 from scanner_runner.cli.pull import ByteSize
 from scanner_runner.localregistry import LocalRegistry
-from tests.puller.conftest import Pushed
+from tests.registry.conftest import Pushed
 
 
 def test_json_output_and_insecure_flag(pushed: Pushed, tmp_path: Path) -> None:

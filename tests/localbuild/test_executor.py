@@ -9,7 +9,7 @@ import pytest
 from scanner_runner.localbuild.errors import BuildspecError, LocalBuildError
 from scanner_runner.localbuild.executor import run_build
 from scanner_runner.localbuild.model import EnvVar
-from tests.build.conftest import MakeJob
+from tests.localbuild.conftest import MakeJob
 
 
 def statuses(result: object) -> dict[str, str]:

@@ -14,7 +14,7 @@ from scanner_runner.localbuild.errors import BuildspecError, SecretResolutionErr
 from scanner_runner.localbuild.executor import run_build
 from scanner_runner.localbuild.reports import MAX_TEST_CASES, collect_report
 from scanner_runner.localbuild.secrets import SecretReference, resolve_secret
-from tests.build.conftest import MakeJob
+from tests.localbuild.conftest import MakeJob
 
 ROOT = Path(__file__).resolve().parents[2]
 
