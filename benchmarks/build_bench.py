@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dispatcher.buildvars import BuildRequest
 from dispatcher.imageref import ImageRef
-from dispatcher.launch import BuildRequest
 from scanner_runner import imagebuild
 from scanner_runner.demo.images import samples
 from scanner_runner.demo.motoserver import MotoServer

@@ -2,8 +2,8 @@
 
 10,000 events as a busy cluster produces them (mostly RUNNING task-state changes of a few images,
 plus CloudTrail deploy calls that need lookups) go through the planner and the executor in SQS
-batches of 10, against in-process fakes that count every call AWS would bill. The fakes keep
-DynamoDB's conditional-put semantics; the resolver fake answers like ECS/Lambda/ECR.
+batches of 10, against the scan-cache table in moto (the real conditional-write semantics) and a
+resolver fake that answers like ECS/Lambda/ECR; both count every call AWS would bill.
 
     .venv/bin/python benchmarks/dispatch_bench.py [--events N] [--seed S]
 
@@ -21,15 +21,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import boto3
+from moto import mock_aws
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dispatcher.buildvars import BuildRequest
 from dispatcher.core import dispatch
 from dispatcher.dedup import Memo
 from dispatcher.envelope import read_records
-from dispatcher.launch import BuildRequest
 from dispatcher.plan import plan
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
-from tests.dispatcher.fakes import FakeResolver, FakeScanCache, task_definition
+from tests.dispatcher.conftest import create_table
+from tests.dispatcher.fakes import CountingClient, FakeResolver, task_definition
 
 ACCOUNT, REGION = "210987654321", "eu-central-1"
 ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -139,7 +144,8 @@ def main() -> None:
     plan_seconds = time.perf_counter() - began
 
     # 2. plan + execute, batch by batch, one warm process (memo kept, resolver per invocation)
-    cache, launcher, memo = FakeScanCache(), CountingLauncher(), Memo()
+    table = _table("us-east-1")
+    cache, launcher, memo = ScanCacheTable(table, "scan-cache"), CountingLauncher(), Memo()
     lookups: Counter[str] = Counter()
     clock = iter(range(10**9))
     began = time.perf_counter()
@@ -154,21 +160,23 @@ def main() -> None:
     total_seconds = time.perf_counter() - began
 
     # 3. the pessimistic case: every batch lands on a cold Lambda (no memo carried over)
-    cold_cache, cold_launcher, cold_lookups = FakeScanCache(), CountingLauncher(), 0
+    cold_table = _table("us-west-2")
+    cold_cache = ScanCacheTable(cold_table, "scan-cache")
+    cold_launcher, cold_lookups = CountingLauncher(), 0
     for raw in batches:
         resolver = _resolver()
         dispatch(raw, settings, resolver, cache=cold_cache, launcher=cold_launcher,
                  clock=lambda: 1e9, memo=Memo())  # fmt: skip
         cold_lookups += sum(resolver.calls.values())
-    cold_calls = cold_lookups + cold_cache.calls + cold_launcher.calls
+    cold_calls = cold_lookups + cold_table.calls + cold_launcher.calls
 
-    aws_calls = sum(lookups.values()) + cache.calls + launcher.calls
+    aws_calls = sum(lookups.values()) + table.calls + launcher.calls
     print(f"events:                    {len(events)} in {len(batches)} SQS batches of {BATCH}")
     print(f"decisions planned:         {planned}")
     print(f"planning:                  {len(events) / plan_seconds:,.0f} events/s (goal >= 5,000)")
     print(f"plan + execute:            {len(events) / total_seconds:,.0f} events/s")
     print(f"AWS calls:                 {aws_calls} = lookups {dict(lookups)} + dynamodb "
-          f"{cache.calls} + codebuild:StartBuild {launcher.calls}")  # fmt: skip
+          f"{table.calls} + codebuild:StartBuild {launcher.calls}")  # fmt: skip
     print(f"AWS calls per event:       {aws_calls / len(events):.3f} (goal <= 1.1)")
     print(f"  every batch cold:        {cold_calls / len(events):.3f} "
           f"({cold_launcher.calls} builds started)")  # fmt: skip
@@ -176,5 +184,13 @@ def main() -> None:
     print(f"outcomes:                  {dict(outcomes.most_common())}")
 
 
+def _table(region: str) -> CountingClient:
+    """A fresh scan-cache table in moto (the real conditional-write semantics), counting calls."""
+    client = boto3.client("dynamodb", region_name=region)
+    create_table(client, "scan-cache")
+    return CountingClient(client)
+
+
 if __name__ == "__main__":
-    main()
+    with mock_aws():
+        main()

@@ -11,13 +11,14 @@ import time
 from dataclasses import dataclass
 
 from dispatcher import model as m
-from dispatcher.dedup import Memo, ScanCache
+from dispatcher.dedup import Memo
 from dispatcher.envelope import read_records
 from dispatcher.execute import Clock, execute
 from dispatcher.launch import Launcher
 from dispatcher.logs import DECISION_LOGGER
 from dispatcher.plan import plan
 from dispatcher.resolve import Resolver
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 
 log = logging.getLogger(DECISION_LOGGER)
@@ -58,7 +59,7 @@ def dispatch(
     settings: Settings,
     resolver: Resolver,
     *,
-    cache: ScanCache | None = None,
+    cache: ScanCacheTable | None = None,
     launcher: Launcher | None = None,
     clock: Clock = time.time,
     memo: Memo | None = None,

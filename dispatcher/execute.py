@@ -8,32 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from dispatcher import model as m
-from dispatcher.dedup import CacheError, Memo, ScanCache
-from dispatcher.errors import LaunchError
-from dispatcher.launch import BuildRequestError, Launcher
+from dispatcher.dedup import LAUNCH_WINDOW_SECONDS, Memo, new_lease_id
+from dispatcher.errors import BuildRequestError, CacheError, LaunchError
+from dispatcher.launch import Launcher
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 
 Clock = Callable[[], float]
-# A lease first lasts as long as one Lambda invocation can (15 min); once StartBuild returned a
-# build id it is extended to LEASE_MINUTES. A dispatcher that dies in between blocks no longer.
-LAUNCH_WINDOW_SECONDS = 15 * 60
 log = logging.getLogger(__name__)
-
-
-def new_lease_id() -> str:
-    """A fresh, unguessable lease id."""
-    return uuid.uuid4().hex
 
 
 def execute(
     decisions: Iterable[m.Decision],
     settings: Settings,
-    cache: ScanCache,
+    cache: ScanCacheTable,
     launcher: Launcher,
     clock: Clock,
     *,
@@ -48,7 +40,7 @@ def execute(
 @dataclass
 class _Executor:
     settings: Settings
-    cache: ScanCache
+    cache: ScanCacheTable
     launcher: Launcher
     clock: Clock
     memo: Memo
@@ -76,10 +68,11 @@ class _Executor:
         except CacheError as exc:
             return skip(m.DEDUP_UNAVAILABLE, str(exc), retry=True)
         if taken is not None:
+            reason = m.ALREADY_SCANNED if taken.completed else m.SCAN_IN_PROGRESS
             if not taken.settled:  # retried until that build shows up or its short lease ends
-                return skip(taken.reason, "the lease holder has started no build yet", retry=True)
-            self.memo.put(build.key, taken.reason, now)
-            return skip(taken.reason)
+                return skip(reason, "the lease holder has started no build yet", retry=True)
+            self.memo.put(build.key, reason, now)
+            return skip(reason)
         request = replace(build.request, lease_id=lease_id)
         try:
             build_id = self.launcher.start(request)

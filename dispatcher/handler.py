@@ -15,11 +15,12 @@ from typing import Any
 import boto3
 
 from dispatcher.core import dispatch
-from dispatcher.dedup import DynamoScanCache, Memo
+from dispatcher.dedup import Memo
 from dispatcher.errors import DeployscanError
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.logs import configure
 from dispatcher.resolve_aws import AwsResolver
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 
 
@@ -29,7 +30,7 @@ class Runtime:
 
     settings: Settings
     session: boto3.session.Session
-    cache: DynamoScanCache
+    cache: ScanCacheTable
     launcher: CodeBuildLauncher
     memo: Memo
 
@@ -43,7 +44,7 @@ def runtime() -> Runtime:
     return Runtime(
         settings=settings,
         session=session,
-        cache=DynamoScanCache(session.client("dynamodb"), settings.cache_table),
+        cache=ScanCacheTable(session.client("dynamodb"), settings.cache_table),
         launcher=CodeBuildLauncher(session.client("codebuild")),
         memo=Memo(),
     )

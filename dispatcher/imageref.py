@@ -2,7 +2,7 @@
 
 `ImageRef` is shared by the dispatcher and the runner. Parsing is strict: whatever does not match
 the grammar (uppercase paths, `#`, spaces, shell or control characters, bad digests) raises
-`ImageRefError` with `reason = "invalid-image-reference"`, so it never reaches a build.
+`ImageRefError`, so it never reaches a build.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ ECR_PUBLIC_HOSTS = frozenset({"public.ecr.aws", "ecr-public.aws.com"})
 
 MAX_REFERENCE_LENGTH = 1024
 MAX_NAME_LENGTH = 255  # registry host + "/" + repository path, as most clients cap it
-INVALID = "invalid-image-reference"
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.launch import BuildRequest
+from dispatcher.buildvars import BuildRequest
 
 MAX_IMAGE_TEXT = 300  # how much of a hostile reference a decision line repeats
 

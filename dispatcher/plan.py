@@ -11,8 +11,16 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from dispatcher import model as m
+from dispatcher.buildvars import BuildRequest
 from dispatcher.envelope import Record
-from dispatcher.errors import EventError, ImageRefError, ResolveError
+from dispatcher.errors import (
+    BuildRequestError,
+    EventError,
+    ImageRefError,
+    LookupFailed,
+    NeedsLookup,
+    ResolveError,
+)
 from dispatcher.events import (
     ContainerImage,
     EventBridgeEvent,
@@ -22,8 +30,7 @@ from dispatcher.events import (
     TaskDefinitionTarget,
 )
 from dispatcher.imageref import ImageRef, is_digest
-from dispatcher.launch import BuildRequest, BuildRequestError
-from dispatcher.resolve import LookupFailed, NeedsLookup, Resolver
+from dispatcher.resolve import Resolver
 from dispatcher.routes import extract
 from dispatcher.scancache import cache_key
 from dispatcher.settings import Settings

@@ -10,21 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from dispatcher.errors import ResolveError
+from dispatcher.errors import NeedsLookup
 from dispatcher.events import ContainerImage
 from dispatcher.imageref import ImageRef
-
-
-class NeedsLookup(ResolveError):
-    """The answer needs an AWS call and this resolver makes none."""
-
-
-class LookupFailed(ResolveError):
-    """AWS answered with an error. `retryable` is False only when the thing does not exist."""
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)

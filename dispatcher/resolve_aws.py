@@ -11,12 +11,13 @@ from typing import Any
 
 import boto3
 
-from dispatcher.errors import ImageRefError, aws_error_code
+from dispatcher.aws import assumed_session, role_arn
+from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
+from dispatcher.errors import ImageRefError, LookupFailed, aws_error_code
 from dispatcher.events import ContainerImage, items, obj, text
 from dispatcher.imageref import ImageRef, is_digest
-from dispatcher.launch import ACCOUNT_RE, REGION_RE
-from dispatcher.resolve import FunctionImage, LookupFailed, TaskDefinition
-from dispatcher.routes import function_platform, runtime_platform
+from dispatcher.platforms import from_lambda_architectures, from_task_definition
+from dispatcher.resolve import FunctionImage, TaskDefinition
 
 _NOT_FOUND = frozenset(
     {
@@ -28,15 +29,6 @@ _NOT_FOUND = frozenset(
     }
 )
 SESSION_NAME = "deployscan-dispatcher"
-
-
-def partition(region: str) -> str:
-    """The ARN partition of a region."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 class AwsResolver:
@@ -89,7 +81,7 @@ class AwsResolver:
                 if isinstance(d, dict)
             )
             arn = text(definition, "taskDefinitionArn") or ref
-            self._answers[key] = TaskDefinition(arn, containers, runtime_platform(definition))
+            self._answers[key] = TaskDefinition(arn, containers, from_task_definition(definition))
         answer: TaskDefinition = self._answers[key]
         return answer
 
@@ -106,7 +98,7 @@ class AwsResolver:
                 arn=text(config, "FunctionArn") or name,
                 image_uri=text(code, "ImageUri"),
                 resolved_uri=text(code, "ResolvedImageUri"),
-                platform=function_platform(items(config, "Architectures")),
+                platform=from_lambda_architectures(items(config, "Architectures")),
             )
         answer: FunctionImage = self._answers[key]
         return answer
@@ -157,18 +149,11 @@ class AwsResolver:
 
     def _assumed(self, account: str, region: str | None) -> boto3.session.Session:
         if account not in self._sessions:
-            arn = f"arn:{partition(region or '')}:iam::{account}:role/{self._role_name}"
-            response = self._call(
-                f"sts:AssumeRole {arn}",
-                self._session.client("sts").assume_role,
-                RoleArn=arn,
-                RoleSessionName=SESSION_NAME,
-            )
-            creds = response["Credentials"]
-            self._sessions[account] = self._session_factory(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
+            self._sessions[account] = assumed_session(
+                self._session,
+                role_arn(account, self._role_name or "", region),
+                session_name=SESSION_NAME,
+                factory=self._session_factory,
             )
         return self._sessions[account]
 
@@ -177,7 +162,7 @@ class AwsResolver:
         ecr = image.ecr
         if ecr is None or not self._role_name or ecr.account == self.home_account():
             return None
-        return f"arn:{partition(ecr.region)}:iam::{ecr.account}:role/{self._role_name}"
+        return role_arn(ecr.account, self._role_name, ecr.region)
 
     @staticmethod
     def _call(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:

@@ -27,14 +27,13 @@ from dispatcher.events import (
     obj,
     text,
 )
+from dispatcher.platforms import from_lambda_architectures, from_task_definition
 
 MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 Extracted = list[Target | m.Skip]
 Extractor = Callable[[EventBridgeEvent, m.Origin], Extracted]
 
 _LAMBDA_VERSION = re.compile(r"^(?:\d{8}(?:v\d+)?)?$")
-_ARCHITECTURES = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
-_CPU = {"X86_64": "amd64", "ARM64": "arm64"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def register_task_definition(event: EventBridgeEvent, origin: m.Origin) -> Extra
                 ContainerImage(d["image"], text(d, "name"), None, _credentials(d))
                 for d in containers
             )
-            out.append(ImagesTarget(origin, images, runtime_platform(source)))
+            out.append(ImagesTarget(origin, images, from_task_definition(source)))
             return out
     reference = arn or text(call.request, "family")
     if reference:  # CloudTrail truncates parameters above 100 KB: ask ECS instead
@@ -156,7 +155,7 @@ def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
         return [m.Skip(origin, m.ZIP_FUNCTION)]
     # An image function whose request lost its imageUri: GetFunction still knows the image.
     architectures = items(response, "architectures") or items(request, "architectures")
-    return [FunctionTarget(origin, function, image, function_platform(architectures))]
+    return [FunctionTarget(origin, function, image, from_lambda_architectures(architectures))]
 
 
 def function_configuration(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
@@ -213,22 +212,6 @@ def extract(event: EventBridgeEvent, record_id: str) -> Extracted:
         return route.extractor(event, _with(origin, trigger=route.trigger))
     except EventError as exc:
         return [m.Skip(origin, m.INVALID_EVENT, detail=str(exc), retry=True)]
-
-
-def runtime_platform(definition: object) -> str | None:
-    """`os/arch` from a task definition's `runtimePlatform`, when it says."""
-    platform = obj(definition, "runtimePlatform")
-    family, cpu = text(platform, "operatingSystemFamily"), text(platform, "cpuArchitecture")
-    if cpu not in _CPU:
-        return None
-    os_name = "windows" if family and family.startswith("WINDOWS") else "linux"
-    return f"{os_name}/{_CPU[cpu]}"
-
-
-def function_platform(architectures: list[Any]) -> str | None:
-    """`os/arch` from a Lambda function's `architectures` (first entry), when it says."""
-    first = architectures[0] if architectures else None
-    return _ARCHITECTURES.get(first) if isinstance(first, str) else None
 
 
 def _credentials(definition: dict[str, Any]) -> str | None:

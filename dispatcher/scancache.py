@@ -1,32 +1,288 @@
-"""The scan-cache table's contract, shared by the dispatcher (leases) and the runner (results).
+"""The scan-cache table: one class owns its item layout and every operation on it.
 
-One DynamoDB item per image, partition key `pk` (string):
-  `digest#<algorithm:hex>` when the digest is known, else `ref#<normalised reference>`.
-Attributes:
-  status            "in-flight" | "passed" | "failed" | "error"
+One DynamoDB item per image, partition key `pk` (string): `digest#<algorithm:hex>` when the
+digest is known, else `ref#<normalised reference>`. Attributes:
+  status            in-flight | passed | failed | error
+  lease_id          who holds the in-flight lease (a dispatcher invocation, start-build, ...)
   lease_expires_at  epoch seconds; an in-flight lease older than this may be taken over
   expires_at        epoch seconds; the table's TTL attribute. For passed/failed it is
                     completed_at + CACHE_TTL_HOURS, so a completed scan suppresses rescans until
-                    then; for error it is the completion time, so the next deploy rescans.
-  image, build_id, updated_at, completed_at, report_uri, counts {critical, high, medium, low, info}
+                    then; for error (or a verdict whose reports or alert did not go out) it is
+                    the completion time, so the next deploy rescans.
+  image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatcher.errors import CacheError, aws_error_code
 from dispatcher.imageref import ImageRef
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
-
 STATUS_IN_FLIGHT = "in-flight"
 STATUS_PASSED = "passed"
 STATUS_FAILED = "failed"
 STATUS_ERROR = "error"
 COMPLETED_STATUSES = frozenset({STATUS_PASSED, STATUS_FAILED})
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_N = {
+    "#pk": PARTITION_KEY,
+    "#exp": TTL_ATTRIBUTE,
+    "#st": "status",
+    "#lid": "lease_id",
+    "#lease": "lease_expires_at",
+    "#done": "completed_at",
+    "#upd": "updated_at",
+    "#bid": "build_id",
+    "#img": "image",
+    "#uri": "report_uri",
+    "#cnt": "counts",
+}
+# Free: no item; or its TTL passed (an expired lease or an expired completed scan); or its
+# in-flight lease expired (crashed build); or the last scan ended in error; or the completed scan
+# is older than the caller's TTL.
+_TAKE = (
+    "attribute_not_exists(#pk) OR #exp < :now OR #st = :error "
+    "OR (#st = :inflight AND #lease < :now) OR #done < :stale"
+)
+_OURS = "#lid = :lid AND #st = :inflight"
 
 
 def cache_key(ref: ImageRef) -> str:
     """The item key for an image: its digest when known, else its normalised reference."""
-    if ref.digest:
-        return f"digest#{ref.digest}"
-    return f"ref#{ref}"
+    return f"digest#{ref.digest}" if ref.digest else f"ref#{ref}"
+
+
+def digest_key(digest: str) -> str:
+    """The item key of a digest."""
+    return f"digest#{digest}"
+
+
+@dataclass(frozen=True)
+class Held:
+    """Someone else holds the key: a completed scan still fresh, or a build in flight."""
+
+    key: str
+    completed: bool
+    # False: an in-flight lease with no build id yet. Its holder is between the lease and
+    # StartBuild, or crashed there; the event must come back later instead of being dropped.
+    settled: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a finished scan records: its status, counts, report and build."""
+
+    status: str
+    image: str
+    build_id: str
+    report_uri: str = ""
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CachedScan:
+    """A live item: a completed scan not yet expired, or an in-flight lease not yet expired."""
+
+    key: str
+    status: str
+    when: str  # ISO-8601 UTC of the completion or of the lease
+    build_id: str | None
+    report_uri: str | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+class ScanCacheTable:
+    """The scan-cache table over an injected boto3 DynamoDB client; every error is `CacheError`."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def acquire(
+        self, key: str, *, image: str, lease_id: str, now: float, seconds: int, ttl: int
+    ) -> Held | None:
+        """Lease `key` for `seconds` unless held or scanned less than `ttl` seconds ago.
+
+        None when the lease is ours, also when a retried put finds the lease its lost first
+        attempt already wrote (same `lease_id`); `Held` when someone else has it.
+        """
+        expires = int(now) + seconds
+        item = {
+            PARTITION_KEY: {"S": key},
+            "status": {"S": STATUS_IN_FLIGHT},
+            "lease_id": {"S": lease_id},
+            "lease_expires_at": {"N": str(expires)},
+            TTL_ATTRIBUTE: {"N": str(expires)},
+            "image": {"S": image[:1024]},
+            "updated_at": {"N": str(int(now))},
+        }
+        refused = self._write(
+            "PutItem",
+            key,
+            Item=item,
+            ConditionExpression=_TAKE,
+            ExpressionAttributeNames=_names(_TAKE),
+            ExpressionAttributeValues={
+                ":now": {"N": str(int(now))},
+                ":stale": {"N": str(int(now) - ttl)},
+                ":error": {"S": STATUS_ERROR},
+                ":inflight": {"S": STATUS_IN_FLIGHT},
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if refused is None:
+            return None
+        old = refused.get("Item", {})
+        status = _text(old, "status")
+        if status == STATUS_IN_FLIGHT and _text(old, "lease_id") == lease_id:
+            return None  # our own lease: the first attempt committed, its answer was lost
+        if status in COMPLETED_STATUSES:
+            return Held(key, completed=True)
+        return Held(key, completed=False, settled="build_id" in old)
+
+    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
+        """Record the build id on our lease and extend it to `seconds` from now."""
+        expression = "SET #bid = :b, #upd = :now, #lease = :exp, #exp = :exp"
+        self._write(
+            "UpdateItem",
+            key,
+            Key={PARTITION_KEY: {"S": key}},
+            UpdateExpression=expression,
+            ConditionExpression=_OURS,
+            ExpressionAttributeNames=_names(expression + _OURS),
+            ExpressionAttributeValues={
+                ":b": {"S": build_id},
+                ":now": {"N": str(int(now))},
+                ":exp": {"N": str(int(now) + seconds)},
+                ":lid": {"S": lease_id},
+                ":inflight": {"S": STATUS_IN_FLIGHT},
+            },
+        )
+
+    def release(self, key: str, lease_id: str) -> None:
+        """Delete the item only while it is our in-flight lease."""
+        self._write(
+            "DeleteItem",
+            key,
+            Key={PARTITION_KEY: {"S": key}},
+            ConditionExpression=_OURS,
+            ExpressionAttributeNames=_names(_OURS),
+            ExpressionAttributeValues={
+                ":lid": {"S": lease_id},
+                ":inflight": {"S": STATUS_IN_FLIGHT},
+            },
+        )
+
+    def record(self, key: str, verdict: Verdict, *, now: float, keep_seconds: int) -> None:
+        """Write a finished scan's verdict; it suppresses rescans for `keep_seconds` (0: none)."""
+        epoch = int(now)
+        counts = {s: {"N": str(n)} for s, n in verdict.counts.items()}
+        expression = (
+            "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
+            "#upd = :now, #bid = :build, #img = :image REMOVE #lease"
+        )
+        self._write(
+            "UpdateItem",
+            key,
+            Key={PARTITION_KEY: {"S": key}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=_names(expression),
+            ExpressionAttributeValues={
+                ":status": {"S": verdict.status},
+                ":expires": {"N": str(epoch + max(0, keep_seconds))},
+                ":counts": {"M": counts},
+                ":uri": {"S": verdict.report_uri or "-"},
+                ":now": {"N": str(epoch)},
+                ":build": {"S": verdict.build_id or "local"},
+                ":image": {"S": verdict.image[:1024]},
+            },
+        )
+
+    def lookup(self, key: str, now: float) -> CachedScan | None:
+        """The item for `key` while it still suppresses a build (completed or in flight)."""
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
+            )
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            raise CacheError(
+                f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
+            ) from exc
+        item = response.get("Item") or {}
+        status = _text(item, "status")
+        if status in COMPLETED_STATUSES:
+            live, stamp = _number(item, TTL_ATTRIBUTE) > now, _text(item, "completed_at")
+        elif status == STATUS_IN_FLIGHT:
+            live = _number(item, "lease_expires_at") > now
+            stamp = _text(item, "updated_at")
+        else:
+            return None
+        if not live:
+            return None
+        counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
+        return CachedScan(
+            key=key,
+            status=status or "",
+            when=_iso(stamp or _text(item, "updated_at")),
+            build_id=_text(item, "build_id"),
+            report_uri=_text(item, "report_uri"),
+            counts={k: int(_number(counts, k)) for k in counts},
+        )
+
+    def _write(self, operation: str, key: str, **request: Any) -> dict[str, Any] | None:
+        """One conditional write; the refusal's response when its condition failed, else None.
+
+        Any other error is a `CacheError`: nothing is built unguarded, nothing recorded falsely.
+        """
+        method: Callable[..., Any] = {
+            "PutItem": self._client.put_item,
+            "UpdateItem": self._client.update_item,
+            "DeleteItem": self._client.delete_item,
+        }[operation]
+        try:
+            method(TableName=self._table, **request)
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            if aws_error_code(exc) != _CONDITION_FAILED:
+                raise CacheError(
+                    f"dynamodb:{operation} on {key} failed: {aws_error_code(exc)}"
+                ) from exc
+            response = getattr(exc, "response", None)
+            return response if isinstance(response, dict) else {}
+        return None
+
+
+def _names(expression: str) -> dict[str, str]:
+    """The attribute-name placeholders an expression uses."""
+    return {k: v for k, v in _N.items() if k in expression}
+
+
+def _text(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if not isinstance(value, dict):
+        return None
+    for kind in ("S", "N"):
+        if isinstance(value.get(kind), str):
+            return str(value[kind])
+    return None
+
+
+def _number(item: Mapping[str, Any], name: str) -> float:
+    try:
+        return float(_text(item, name) or 0)
+    except ValueError:
+        return 0.0
+
+
+def _iso(stamp: str | None) -> str:
+    if stamp is None:
+        return "at an unknown time"
+    try:
+        return datetime.fromtimestamp(float(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return stamp[:40]

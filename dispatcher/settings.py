@@ -9,15 +9,11 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dispatcher.errors import DeployscanError
+from dispatcher.errors import SettingsError
 
 DEFAULT_CACHE_TTL_HOURS = 24
 DEFAULT_LEASE_MINUTES = 90  # longer than a scan build's timeout, so a live build keeps its lease
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
-
-
-class SettingsError(DeployscanError):
-    """A setting is missing or malformed."""
 
 
 def _patterns(value: str | None) -> tuple[str, ...]:

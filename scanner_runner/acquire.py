@@ -9,14 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dispatcher.imageref import ImageRef
 from scanner_runner.errors import PullError, ScannerError
+from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.scanners.archive import inspect_archive
-
-if TYPE_CHECKING:
-    from scanner_runner.scan import Runtime, ScanJob
 
 ARCHIVE_FORMAT = "oci-archive"
 
@@ -37,15 +34,15 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
     """The job's archive, or the image pulled into `work`; PullError/ScannerError otherwise."""
     if job.archive is not None:
         info = inspect_archive(job.archive, job.platform)
-        digest = job.digest or ref_digest(job.image) or info.manifest_digest
+        digest = job.wanted_digest or info.manifest_digest
         return Target(
             job.archive, info.format, info.image_id, info.manifest_digest, digest, info.platform
         )
+    if job.image is None:
+        raise ScannerError("nothing to scan: no image and no archive")
     pull = runtime.pull or _default_pull()
-    image = ImageRef.parse(job.image)
-    if job.digest:
-        # Pull exactly what the dispatcher resolved, even if the tag has moved since.
-        image = image.with_digest(job.digest)
+    # Pull exactly what the dispatcher resolved, even if the tag has moved since.
+    image = job.image.with_digest(job.digest) if job.digest else job.image
     pulled = pull(
         image,
         work / "image.tar",
@@ -68,11 +65,6 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
     return Target(
         pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest, pulled.platform
     )
-
-
-def ref_digest(image: str) -> str:
-    """The digest written in an image reference, or ''."""
-    return (ImageRef.parse(image).digest or "") if image else ""
 
 
 def _default_pull() -> Callable[..., Any]:

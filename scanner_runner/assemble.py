@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dispatcher.imageref import ImageRef
-from dispatcher.scancache import cache_key
 from scanner_runner import publish as publishing
+from scanner_runner.acquire import Target
 from scanner_runner.errors import ScannerError
+from scanner_runner.job import ScanJob
 from scanner_runner.policy import DECISION_ERROR, evaluate
 from scanner_runner.report import (
     STATUS_ERROR,
@@ -24,23 +24,53 @@ from scanner_runner.report import (
 )
 from scanner_runner.scanners.interface import ScanResult
 
-if TYPE_CHECKING:
-    from scanner_runner.scan import ScanJob
-
 MAX_ERROR = 600
 
 
 def build_report(
     job: ScanJob,
     *,
-    image: ImageInfo,
+    target: Target | None,
     scanner_name: str,
     result: ScanResult | None,
     error: str,
     started: datetime,
     finished: datetime,
+    targets: publishing.Targets,
 ) -> ScanReport:
-    """The ScanReport: policy applied to `result`, or an error report when there is none."""
+    """The ScanReport: policy applied to `result`, or an error report when there is none.
+
+    `report_uri` is where publishing to `targets` will put `report.json` ("" when not).
+    """
+    image = image_info(job)
+    if target is not None:
+        image = replace(
+            image,
+            digest=target.digest,
+            image_id=target.image_id,
+            platform=image.platform or target.platform,
+        )
+    report = _report(
+        job,
+        image,
+        scanner_name=scanner_name,
+        result=result,
+        error=error,
+        times=(started, finished),
+    )
+    return report.with_(report_uri=publishing.report_uri(report, targets, finished))
+
+
+def _report(
+    job: ScanJob,
+    image: ImageInfo,
+    *,
+    scanner_name: str,
+    result: ScanResult | None,
+    error: str,
+    times: tuple[datetime, datetime],
+) -> ScanReport:
+    started, finished = times
     common: dict[str, Any] = {
         "trigger": job.trigger,
         "started_at": iso(started),
@@ -79,31 +109,19 @@ def build_report(
 
 def image_info(job: ScanJob) -> ImageInfo:
     """What is known about the image before scanning (from the reference or the archive name)."""
-    if job.image:
-        ref = ImageRef.parse(job.image)
+    if job.image is not None:
+        ref = job.image
         return ImageInfo(
             ref=str(ref),
             registry=ref.registry,
             repository=ref.repository,
             tag=ref.tag or "",
-            digest=job.digest or ref.digest or "",
+            digest=job.wanted_digest,
             platform=job.platform,
         )
     name = job.archive.name if job.archive else "image"
     stem = publishing.segment(name.removesuffix(".tar"), "image")
     return ImageInfo(ref=f"archive:{name}", repository=f"archive/{stem}", platform=job.platform)
-
-
-def cache_keys(job: ScanJob, report: ScanReport) -> list[str]:
-    """The digest's item, plus the `ref#` lease when the dispatcher had no digest."""
-    keys = []
-    if report.image.digest:
-        keys.append(f"digest#{report.image.digest}")
-    if job.image and not job.digest:
-        ref = ImageRef.parse(job.image)
-        if not ref.digest:
-            keys.append(cache_key(ref))
-    return keys
 
 
 def summary_line(report: ScanReport) -> str:

@@ -1,8 +1,8 @@
 """Follow one CodeBuild build to its end: phase changes, the tail of its log, then the verdict.
 
 Clients, `sleep` and the clock are injected. The verdict comes from the build's exported
-variables (SCAN_STATUS, SCAN_EXIT_CODE, counts, SCAN_REPORT_URI); a build that never got as far
-as exporting them maps by its status (SUCCEEDED 0, anything else 3: fail closed).
+variables (status, exit code, counts, report URI); a build that never exported a verdict is an
+error (exit 3) whatever its status: fail closed.
 """
 
 from __future__ import annotations
@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from dispatcher.errors import DeployscanError
-
-EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 3
-COUNT_NAMES = ("SCAN_CRITICAL", "SCAN_HIGH", "SCAN_MEDIUM", "SCAN_LOW", "SCAN_INFO")
-
-
-class WatchError(DeployscanError):
-    """The build could not be followed (unknown id, API errors, waited too long)."""
+from dispatcher.buildvars import SCAN_COUNTS, SCAN_EXIT_CODE, SCAN_REPORT_URI, SCAN_STATUS
+from dispatcher.exitcodes import ExitCode, for_status
+from scanner_runner.errors import WatchError
 
 
 @dataclass(frozen=True)
@@ -66,21 +61,24 @@ def verdict_of(build: dict[str, Any]) -> Verdict:
         v.get("name"): v.get("value", "") for v in build.get("exportedEnvironmentVariables") or []
     }
     status = build.get("buildStatus", "UNKNOWN")
-    code_text = exported.get("SCAN_EXIT_CODE", "")
-    if code_text in {"0", "1", "3"}:
-        exit_code = int(code_text)
-    else:
-        exit_code = EXIT_PASSED if status == "SUCCEEDED" else EXIT_ERROR
-    scan_status = exported.get("SCAN_STATUS") or {0: "passed", 1: "failed"}.get(exit_code, "error")
-    if status != "SUCCEEDED" and exit_code == EXIT_PASSED:
-        exit_code, scan_status = EXIT_ERROR, "error"  # the scan passed, the build did not finish
+    code_text = exported.get(SCAN_EXIT_CODE, "")
+    scan_status = exported.get(SCAN_STATUS, "")
+    exit_code = int(code_text) if code_text in {"0", "1", "3"} else ExitCode.ERROR
+    if scan_status not in {"passed", "failed", "error"} or exit_code != for_status(scan_status):
+        # No verdict, or one that contradicts itself: a build without a scan is never a pass.
+        exit_code, scan_status = ExitCode.ERROR, "error"
+    if status != "SUCCEEDED" and exit_code == ExitCode.PASSED:
+        exit_code, scan_status = (
+            ExitCode.ERROR,
+            "error",
+        )  # the scan passed, the build did not finish
     return Verdict(
         build_id=build.get("id", ""),
         build_status=status,
         scan_status=scan_status,
-        exit_code=exit_code,
-        counts={k: exported[k] for k in COUNT_NAMES if k in exported},
-        report_uri=exported.get("SCAN_REPORT_URI") or None,
+        exit_code=int(exit_code),
+        counts={k: exported[k] for k in SCAN_COUNTS if k in exported},
+        report_uri=exported.get(SCAN_REPORT_URI) or None,
         console_url=console_url(build),
     )
 

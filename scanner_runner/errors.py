@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dispatcher.errors import DeployscanError, ImageRefError
+from dispatcher.errors import CacheError, DeployscanError, ImageRefError, SettingsError
 
 __all__ = [
+    "CacheError",
     "DeployscanError",
     "ImageRefError",
-    "PublishError",
+    "PolicyError",
     "PullError",
     "ReportError",
     "ScannerError",
+    "SettingsError",
+    "WatchError",
 ]
 
 
@@ -31,5 +34,9 @@ class ReportError(DeployscanError):
     """A saved report could not be read or rendered."""
 
 
-class PublishError(DeployscanError):
-    """Reports could not be published (S3, DynamoDB, SNS) after a good scan."""
+class PolicyError(SettingsError):
+    """The policy settings or the ignore list are invalid (a usage error, exit 2)."""
+
+
+class WatchError(DeployscanError):
+    """A build could not be followed (unknown id, API errors, waited too long)."""

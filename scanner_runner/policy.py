@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from scanner_runner.errors import DeployscanError
+from scanner_runner.errors import PolicyError
 from scanner_runner.report import (
     SEVERITIES,
     SEVERITY_RANK,
@@ -37,10 +37,6 @@ DECISION_ERROR = "error"
 _CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 _QID_RE = re.compile(r"^(?:QID-?)?(\d{1,12})$")
 _SECRET_RULE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-
-
-class PolicyError(DeployscanError):
-    """The policy settings or the ignore list are invalid (a usage error, exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Publish a finished scan: S3 objects, the scan-cache record, SNS, CodeBuild exported variables.
+"""Publish a finished scan: S3 objects, SNS, the scan-cache record, CodeBuild exported variables.
 
 Clients are passed in. `make_clients` builds them with botocore's standard retry mode, so every
-call retries throttling and 5xx answers; what still fails is collected and raised once as
-`PublishError` after the other steps ran (a failed SNS publish must not skip the cache record).
+call retries throttling and 5xx answers; what still fails is collected and reported once in
+`Published.failures` after the other steps ran. The scan-cache record comes last: a verdict whose
+reports did not reach S3, or whose alert did not go out, is recorded but suppresses no rescan.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dispatcher import scancache
-from scanner_runner.errors import PublishError
+from dispatcher.buildvars import SCAN_REPORT_URI, SCAN_STATUS, count_variable
+from dispatcher.errors import CacheError, aws_error_text
+from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
 from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
 from scanner_runner.writers import FORMATS
 from scanner_runner.writers.interface import short_digest
@@ -60,12 +62,19 @@ class Clients:
 
 @dataclass(frozen=True)
 class Published:
-    """What was published."""
+    """What was published, and what failed after retries (empty when everything went out)."""
 
     report_uri: str
     keys: tuple[str, ...]
     cache_keys: tuple[str, ...]
     notified: bool
+    failures: tuple[str, ...] = ()
+    stored: bool = True  # every file reached S3 (or S3 is off)
+
+    @property
+    def failed(self) -> bool:
+        """True when any configured step failed."""
+        return bool(self.failures)
 
 
 def make_clients(targets: Targets, session: Any = None) -> Clients:
@@ -119,60 +128,70 @@ def files_to_upload(output_dir: Path) -> list[tuple[Path, str]]:
     return found
 
 
+def report_uri(report: ScanReport, targets: Targets, when: datetime) -> str:
+    """Where `report.json` of this report goes in S3 ("" when S3 is off)."""
+    if not targets.bucket:
+        return ""
+    return f"s3://{targets.bucket}/{key_prefix(report, targets.prefix, when)}report.json"
+
+
 def publish(
     report: ScanReport,
     output_dir: Path,
     *,
     targets: Targets,
     clients: Clients,
-    prefix_key: str,
     cache_keys: Iterable[str],
     now: datetime,
 ) -> Published:
-    """Run every configured step; PublishError lists the steps that failed (after retries)."""
+    """Run every configured step (S3 to `report.report_uri`, SNS, the scan cache)."""
     failures: list[str] = []
     keys: list[str] = []
-    uri = f"s3://{targets.bucket}/{prefix_key}report.json" if targets.bucket else ""
-    if targets.bucket:
+    uri = report.report_uri if targets.bucket else ""
+    prefix = uri.removeprefix(f"s3://{targets.bucket}/").removesuffix("report.json")
+    if uri:
         for path, relative in files_to_upload(output_dir):
-            key = prefix_key + relative
             try:
-                _upload(clients.s3, targets, path, key)
-                keys.append(key)
+                _upload(clients.s3, targets, path, prefix + relative)
+                keys.append(prefix + relative)
             except (ClientError, BotoCoreError, Boto3Error, OSError) as exc:
-                failures.append(f"S3 upload of {relative}: {_why(exc)}")
-    done_keys: list[str] = []
-    # Without the reports in S3 the verdict is recorded but suppresses no rescan.
+                failures.append(f"S3 upload of {relative}: {aws_error_text(exc)}")
     stored = not failures
-    if targets.table:
-        for cache_key in dict.fromkeys(cache_keys):
-            try:
-                _record(
-                    clients.dynamodb,
-                    targets,
-                    cache_key,
-                    report,
-                    uri=uri if stored else "",
-                    now=now,
-                    keep=stored,
-                )
-                done_keys.append(cache_key)
-            except (ClientError, BotoCoreError) as exc:
-                failures.append(f"scan-cache update of {cache_key}: {_why(exc)}")
     notified = False
     if targets.topic_arn and should_notify(report):
         try:
             clients.sns.publish(
                 TopicArn=targets.topic_arn,
                 Subject=subject(report),
-                Message=message(report, uri),
+                Message=message(report, uri if stored else ""),
             )
             notified = True
         except (ClientError, BotoCoreError) as exc:
-            failures.append(f"SNS publish: {_why(exc)}")
-    if failures:
-        raise PublishError("publishing failed: " + "; ".join(failures))
-    return Published(uri, tuple(keys), tuple(done_keys), notified)
+            failures.append(f"SNS publish: {aws_error_text(exc)}")
+    done_keys: list[str] = []
+    if targets.table:
+        # Without its reports in S3 or its alert sent, a verdict must not suppress the next try.
+        keep = not failures and report.status in COMPLETED_STATUSES and report.vulnerability_data
+        verdict = Verdict(
+            status=report.status,
+            image=report.image.ref,
+            build_id=report.build_id,
+            report_uri=uri if stored else "",
+            counts=report.summary,
+        )
+        table = ScanCacheTable(clients.dynamodb, targets.table)
+        for cache_key in dict.fromkeys(cache_keys):
+            try:
+                table.record(
+                    cache_key,
+                    verdict,
+                    now=now.timestamp(),
+                    keep_seconds=targets.ttl_hours * 3600 if keep else 0,
+                )
+                done_keys.append(cache_key)
+            except CacheError as exc:
+                failures.append(f"scan-cache update of {cache_key}: {exc}")
+    return Published(uri, tuple(keys), tuple(done_keys), notified, tuple(failures), stored)
 
 
 def _upload(s3: Any, targets: Targets, path: Path, key: str) -> None:
@@ -184,46 +203,6 @@ def _upload(s3: Any, targets: Targets, path: Path, key: str) -> None:
     if path.suffix not in (".json", ".xml", ".html", ".md"):
         extra["ContentType"] = "text/plain" if path.suffix == ".log" else "application/octet-stream"
     s3.upload_file(str(path), targets.bucket, key, ExtraArgs=extra)
-
-
-def _record(
-    dynamodb: Any,
-    targets: Targets,
-    key: str,
-    report: ScanReport,
-    *,
-    uri: str,
-    now: datetime,
-    keep: bool = True,
-) -> None:
-    epoch = int(now.timestamp())
-    keeps = keep and report.status in scancache.COMPLETED_STATUSES and report.vulnerability_data
-    expires = epoch + targets.ttl_hours * 3600 if keeps else epoch
-    counts = {s: {"N": str(n)} for s, n in report.summary.items()}
-    values = {
-        ":status": {"S": report.status},
-        ":expires": {"N": str(expires)},
-        ":counts": {"M": counts},
-        ":uri": {"S": uri or "-"},
-        ":now": {"N": str(epoch)},
-        ":build": {"S": report.build_id or "local"},
-        ":image": {"S": report.image.ref},
-    }
-    dynamodb.update_item(
-        TableName=targets.table,
-        Key={scancache.PARTITION_KEY: {"S": key}},
-        UpdateExpression=(
-            "SET #status = :status, #ttl = :expires, #counts = :counts, report_uri = :uri, "
-            "completed_at = :now, updated_at = :now, build_id = :build, image = :image "
-            "REMOVE lease_expires_at"
-        ),
-        ExpressionAttributeNames={
-            "#status": "status",
-            "#ttl": scancache.TTL_ATTRIBUTE,
-            "#counts": "counts",
-        },
-        ExpressionAttributeValues=values,
-    )
 
 
 def should_notify(report: ScanReport) -> bool:
@@ -275,9 +254,9 @@ def message(report: ScanReport, uri: str) -> str:
 def exported_variables(report: ScanReport, status: str, report_uri: str) -> str:
     """`NAME=<shell-quoted value>` lines for CodeBuild's exported-variables."""
     counts = report.summary
-    values = {"SCAN_STATUS": status}
-    values |= {f"SCAN_{s.upper()}": str(counts[s]) for s in SEVERITIES}
-    values["SCAN_REPORT_URI"] = report_uri
+    values = {SCAN_STATUS: status}
+    values |= {count_variable(s): str(counts[s]) for s in SEVERITIES}
+    values[SCAN_REPORT_URI] = report_uri
     return "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
 
 
@@ -286,12 +265,3 @@ def write_exported_variables(output_dir: Path, report: ScanReport, status: str, 
     path = output_dir / EXPORTED_FILE
     write_atomic(path, exported_variables(report, status, uri))
     return path
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc.__context__, ClientError) and not isinstance(exc, ClientError):
-        exc = exc.__context__
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,68 +1,30 @@
-"""The runner's core: pull (or take an archive) -> scan -> policy -> write -> publish -> outcome.
+"""The runner's core: acquire (pull or take an archive) -> scan -> policy -> write -> publish.
 
 Fail closed: a pull error, a scanner failure or an unusable result is an `error` report (exit 3),
-never a clean one. Collaborators (scanner options, AWS clients, clock, pull) are injected.
-Steps live beside this module: `acquire` (the archive), `assemble` (the report and policy),
-`writers`, `publish`.
+never a clean one. Collaborators (scanner options, AWS clients, clock, pull) come in `Runtime`.
+Each step lives in its own module and is called once: `acquire`, `scanners`, `assemble` (the
+report, with the policy applied), `writers`, `publish`.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from dispatcher.exitcodes import ExitCode, for_status
 from scanner_runner import assemble, writers
 from scanner_runner import publish as publishing
-from scanner_runner.acquire import acquire
-from scanner_runner.errors import DeployscanError, PublishError
-from scanner_runner.policy import Policy
-from scanner_runner.report import STATUS_ERROR, ScanReport, TriggerInfo
+from scanner_runner.acquire import Target, acquire
+from scanner_runner.errors import DeployscanError
+from scanner_runner.job import Runtime, ScanJob
+from scanner_runner.report import STATUS_ERROR, ScanReport
 from scanner_runner.scanners import default_scanner_name, make_scanner
-from scanner_runner.scanners.interface import ScannerOptions, ScanRequest, ScanResult, redact
-
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
-EXIT_CODES = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "error": EXIT_ERROR}
-
-
-@dataclass(frozen=True)
-class ScanJob:
-    """What to scan and why (from the CLI options / build variables)."""
-
-    output_dir: Path
-    image: str = ""
-    archive: Path | None = None
-    digest: str = ""
-    platform: str = ""
-    trigger: TriggerInfo = field(default_factory=TriggerInfo)
-    build_id: str = ""
-    scanner: str = ""
-    policy: Policy = field(default_factory=Policy)
-    timeout: float = 300.0
-    creds: str = field(default="", repr=False)
-    registry_credentials_arn: str = ""
-    pull_role_arn: str = ""
-    insecure_registries: tuple[str, ...] = ()
-    docker_config: Path | None = None
-    work_dir: Path | None = None
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """Injected collaborators."""
-
-    options: ScannerOptions
-    targets: publishing.Targets = field(default_factory=publishing.Targets)
-    clients: publishing.Clients | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    pull: Callable[..., Any] | None = None
-    boto3_session: Any = None
-    secrets: tuple[str, ...] = ()
+from scanner_runner.scanners.interface import ScanRequest, ScanResult, redact
 
 
 @dataclass(frozen=True)
@@ -75,88 +37,93 @@ class Outcome:
     published: publishing.Published | None = None
 
 
+@dataclass(frozen=True)
+class _Scanned:
+    target: Target | None
+    result: ScanResult | None
+    error: str
+
+
 def run_scan(job: ScanJob, runtime: Runtime) -> Outcome:
     """Run the whole scan and return its outcome (it never raises DeployscanError)."""
     started = runtime.clock()
-    secrets = (*runtime.secrets, *runtime.options.credentials.secrets(), job.creds)
     _clear_outputs(job.output_dir)
     scanner_name = job.scanner or default_scanner_name(runtime.options)
-    image = assemble.image_info(job)
-    result: ScanResult | None = None
-    error = ""
     with _work_dir(job.work_dir) as work:
-        try:
-            target = acquire(job, runtime, work)
-            image = replace(
-                image,
-                digest=target.digest,
+        scanned = _acquire_and_scan(job, runtime, scanner_name, work)
+        finished = runtime.clock()
+        report = assemble.build_report(
+            job,
+            target=scanned.target,
+            scanner_name=scanner_name,
+            result=scanned.result,
+            error=scanned.error,
+            started=started,
+            finished=finished,
+            targets=runtime.targets,
+        )
+        sbom = scanned.result.sbom if scanned.result is not None else None
+        _write(report, job.output_dir, sbom)
+    return _publish(job, runtime, report, finished)
+
+
+def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: Path) -> _Scanned:
+    target: Target | None = None
+    try:
+        target = acquire(job, runtime, work)
+        scanner = make_scanner(scanner_name, runtime.options)
+        result = scanner.scan(
+            ScanRequest(
+                archive=target.archive,
+                archive_format=target.format,
                 image_id=target.image_id,
-                platform=image.platform or target.platform,
+                output_dir=job.output_dir / scanner.name,
+                work_dir=work,
+                timeout=job.timeout,
+                policy_tags=job.policy.tags,
+                manifest_digest=target.manifest_digest,
             )
-            scanner = make_scanner(scanner_name, runtime.options)
-            result = scanner.scan(
-                ScanRequest(
-                    archive=target.archive,
-                    archive_format=target.format,
-                    image_id=target.image_id,
-                    output_dir=job.output_dir / scanner.name,
-                    work_dir=work,
-                    timeout=job.timeout,
-                    policy_tags=job.policy.tags,
-                    manifest_digest=target.manifest_digest,
-                )
-            )
-        except (DeployscanError, OSError) as exc:
-            # Any failure to pull or scan, expected or not, is an error report (fail closed).
-            text = assemble.describe(exc) if isinstance(exc, DeployscanError) else _os_error(exc)
-            error = assemble.one_line(redact(text, tuple(s for s in secrets if s)))
-    finished = runtime.clock()
-    report = assemble.build_report(
-        job,
-        image=image,
-        scanner_name=scanner_name,
-        result=result,
-        error=error,
-        started=started,
-        finished=finished,
-    )
-    return _write_and_publish(job, runtime, report, result, finished)
+        )
+    except (DeployscanError, OSError) as exc:
+        # Any failure to pull or scan, expected or not, is an error report (fail closed).
+        text = assemble.describe(exc) if isinstance(exc, DeployscanError) else _os_error(exc)
+        secrets = tuple(s for s in (*runtime.secrets, *runtime.options.credentials.secrets(),
+                                    job.creds) if s)  # fmt: skip
+        return _Scanned(target, None, assemble.one_line(redact(text, secrets)))
+    return _Scanned(target, result, "")
 
 
-def _write_and_publish(
-    job: ScanJob, runtime: Runtime, report: ScanReport, result: ScanResult | None, now: datetime
-) -> Outcome:
-    keys = assemble.cache_keys(job, report)
-    uri, prefix = "", ""
-    if runtime.targets.bucket:
-        prefix = publishing.key_prefix(report, runtime.targets.prefix, now)
-        uri = f"s3://{runtime.targets.bucket}/{prefix}report.json"
-        report = report.with_(report_uri=uri)
-    if result is not None and result.sbom is not None and result.sbom.is_file():
-        shutil.copyfile(result.sbom, job.output_dir / publishing.SBOM_FILE)
-    writers.write_all(report, job.output_dir)
+def _write(report: ScanReport, output_dir: Path, sbom: Path | None) -> None:
+    if sbom is not None and sbom.is_file():
+        shutil.copyfile(sbom, output_dir / publishing.SBOM_FILE)
+    writers.write_all(report, output_dir)
 
-    exit_code = EXIT_CODES[report.status]
+
+def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) -> Outcome:
+    exit_code = for_status(report.status)
     message = assemble.summary_line(report)
-    published = None
-    status = report.status
-    if runtime.targets.bucket or runtime.targets.table or runtime.targets.topic_arn:
-        clients = runtime.clients or publishing.make_clients(runtime.targets, runtime.boto3_session)
-        try:
-            published = publishing.publish(
-                report,
-                job.output_dir,
-                targets=runtime.targets,
-                clients=clients,
-                prefix_key=prefix,
-                cache_keys=keys,
-                now=now,
+    status, uri, published = report.status, report.report_uri, None
+    targets = runtime.targets
+    if targets.bucket or targets.table or targets.topic_arn:
+        clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
+        published = publishing.publish(
+            report,
+            job.output_dir,
+            targets=targets,
+            clients=clients,
+            cache_keys=job.cache_keys(report.image.digest),
+            now=now,
+        )
+        if published.failed:
+            exit_code, status = ExitCode.ERROR, STATUS_ERROR
+            message = f"{message}; " + assemble.one_line(
+                "publishing failed: " + "; ".join(published.failures)
             )
-        except PublishError as exc:
-            exit_code, status, uri = EXIT_ERROR, STATUS_ERROR, ""
-            message = f"{message}; {assemble.one_line(str(exc))}"
+        if not published.stored:  # the local reports must not point at what was never written
+            uri = ""
+            writers.write_all(report.with_(report_uri=""), job.output_dir)
     publishing.write_exported_variables(job.output_dir, report, status, uri)
-    return Outcome(report, exit_code, message, published)
+    return Outcome(report, int(exit_code), message, published)
 
 
 def _os_error(exc: OSError) -> str:

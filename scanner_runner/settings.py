@@ -12,15 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scanner_runner.errors import DeployscanError
+from scanner_runner.errors import SettingsError
 from scanner_runner.scanners.interface import QualysCredentials
 
 DEFAULT_PREFIX = "deployscan"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-class SettingsError(DeployscanError):
-    """A setting is missing or malformed (a usage error, exit 2)."""
 
 
 @dataclass(frozen=True)

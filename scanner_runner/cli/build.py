@@ -9,13 +9,15 @@ from typing import NoReturn
 import boto3
 import click
 
-from dispatcher.errors import DeployscanError, ImageRefError, LaunchError
-from dispatcher.launch import BuildRequestError, CodeBuildLauncher
+from dispatcher.errors import BuildVariableError, DeployscanError, ImageRefError, LaunchError
+from dispatcher.exitcodes import ExitCode
+from dispatcher.imageref import ImageRef
+from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
-from scanner_runner.buildwatch import EXIT_ERROR, BuildWatcher, console_url
-from scanner_runner.startbuild import plan_manual_build, start
+from dispatcher.scancache import ScanCacheTable
+from scanner_runner.buildwatch import BuildWatcher, console_url
+from scanner_runner.startbuild import cached_message, plan_manual_build, start
 
-EXIT_USAGE = 2
 DEFAULT_PROJECT = "deployscan-scan"
 
 
@@ -62,33 +64,37 @@ def start_build(
     Exit codes without --wait: 0 started (or already scanned), 2 bad input, 3 could not start.
     With --wait, as `deployscan scan`: 0 passed, 1 policy failed, 3 error.
     """
+    try:
+        ref = ImageRef.parse(image)
+    except ImageRefError as exc:
+        _fail(str(exc), ExitCode.USAGE)
     session = boto3.session.Session(region_name=region)
     resolver = AwsResolver(session, os.environ.get("CROSS_ACCOUNT_ROLE_NAME") or None)
     try:
         plan = plan_manual_build(
-            image,
+            ref,
             project=project,
             platform=platform,
             resolver=resolver,
-            cache_client=session.client("dynamodb") if cache_table else None,
-            cache_table=cache_table,
+            cache=ScanCacheTable(session.client("dynamodb"), cache_table) if cache_table else None,
             force=force,
             region=session.region_name,
         )
-    except (ImageRefError, BuildRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
+    except BuildVariableError as exc:
+        _fail(str(exc), ExitCode.USAGE)
     except DeployscanError as exc:
-        _fail(str(exc), EXIT_ERROR)
+        suffix = " (use --force to skip the scan-cache check)" if "scan cache" in str(exc) else ""
+        _fail(f"{exc}{suffix}", ExitCode.ERROR)
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
     if plan.cached is not None:
-        click.echo(f"{plan.request.image}: {plan.cached.message()}")
+        click.echo(f"{plan.request.image}: {cached_message(plan.cached)}")
         return
     codebuild = session.client("codebuild")
     try:
         build_id = start(plan, CodeBuildLauncher(codebuild))
     except LaunchError as exc:
-        _fail(str(exc), EXIT_ERROR)
+        _fail(str(exc), ExitCode.ERROR)
     digest = plan.request.digest or "digest resolved by the build"
     click.echo(f"started {build_id} for {plan.request.image} ({digest})")
     if not wait:
@@ -104,7 +110,7 @@ def start_build(
     try:
         verdict = watcher.follow(build_id, timeout=timeout * 60.0)
     except DeployscanError as exc:
-        _fail(str(exc), EXIT_ERROR)
+        _fail(str(exc), ExitCode.ERROR)
     for line in verdict.lines():
         click.echo(line)
     sys.exit(verdict.exit_code)

@@ -9,11 +9,10 @@ from pathlib import Path
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dispatcher.exitcodes import ExitCode
 from scanner_runner.demo.run import DemoOptions, run_demo
 from scanner_runner.demo.summary import render
 from scanner_runner.errors import DeployscanError
-
-EXIT_FAILED = 1
 
 
 @click.command("demo")
@@ -39,10 +38,10 @@ def demo(*, workdir: Path, quick: bool, verbose: bool) -> None:
         result = run_demo(options, click.echo)
     except (DeployscanError, OSError, BotoCoreError, ClientError) as exc:
         click.echo(f"deployscan demo: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
     except KeyboardInterrupt:
         click.echo("deployscan demo: interrupted; everything it started was stopped", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     click.echo("")
     for line in render(result.rows):
         click.echo(line)
@@ -57,4 +56,4 @@ def demo(*, workdir: Path, quick: bool, verbose: bool) -> None:
     click.echo(f"demo finished in {result.seconds:.1f} s")
     if not result.ok:
         click.echo("deployscan demo: a build ended in error (see its log above with -v)", err=True)
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)

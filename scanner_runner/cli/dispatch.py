@@ -16,18 +16,16 @@ import click
 
 from dispatcher.core import DispatchResult
 from dispatcher.core import dispatch as run_dispatch
-from dispatcher.dedup import DynamoScanCache, Memo
+from dispatcher.dedup import Memo
 from dispatcher.envelope import read_records
 from dispatcher.errors import DeployscanError
+from dispatcher.exitcodes import ExitCode
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.model import decision_line
 from dispatcher.resolve import OfflineResolver, Resolver
 from dispatcher.resolve_aws import AwsResolver
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
-
-EXIT_OK = 0
-EXIT_NOT_DISPATCHED = 1  # executing: some record failed (throttled, launch or lookup failure)
-EXIT_UNREADABLE = 2
 
 
 @click.command(
@@ -72,7 +70,7 @@ def dispatch(dry_run: bool, offline: bool, files: tuple[str, ...]) -> None:
             _fail(f"unreadable input: {exc}")
         _print(result)
         failed = failed or any(r.failed for r in result.records)
-    sys.exit(EXIT_NOT_DISPATCHED if executing and failed else EXIT_OK)
+    sys.exit(ExitCode.RETRY if executing and failed else ExitCode.OK)
 
 
 class _Clients:
@@ -86,7 +84,7 @@ class _Clients:
         if not offline:
             self.session = boto3.session.Session()
         if executing:
-            self.cache = DynamoScanCache(self.session.client("dynamodb"), settings.cache_table)
+            self.cache = ScanCacheTable(self.session.client("dynamodb"), settings.cache_table)
             self.launcher = CodeBuildLauncher(self.session.client("codebuild"))
             self.memo = Memo()
 
@@ -119,4 +117,4 @@ def _print(result: DispatchResult) -> None:
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"deployscan dispatch: {message}", err=True)
-    sys.exit(EXIT_UNREADABLE)
+    sys.exit(ExitCode.UNREADABLE)

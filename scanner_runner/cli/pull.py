@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
+from dispatcher.buildvars import IMAGE_PLATFORM
+from dispatcher.exitcodes import ExitCode
 from scanner_runner.errors import PullError
 from scanner_runner.registry import DEFAULT_PLATFORM, FORMATS
 from scanner_runner.registry import pull as pull_image
 
-EXIT_PULL_FAILED = 3
 CREDS_ENV = "REGISTRY_CREDS"
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -94,7 +95,7 @@ def pull(
         result = pull_image(
             image,
             output,
-            platform=platform or env.get("IMAGE_PLATFORM") or DEFAULT_PLATFORM,
+            platform=platform or env.get(IMAGE_PLATFORM.name) or DEFAULT_PLATFORM,
             fmt=fmt,
             creds=creds,
             registry_credentials_arn=env.get("REGISTRY_CREDENTIALS_ARN") or None,
@@ -106,7 +107,7 @@ def pull(
         )
     except PullError as exc:
         click.echo(f"deployscan pull: {exc}", err=True)
-        sys.exit(EXIT_PULL_FAILED)
+        sys.exit(ExitCode.ERROR)
     if as_json:
         click.echo(json.dumps(result.as_json(), sort_keys=True))
     else:

@@ -15,46 +15,45 @@ from typing import Any
 
 import click
 
-from dispatcher.errors import DeployscanError, ImageRefError
-from dispatcher.imageref import ImageRef, validate_digest
+from dispatcher import buildvars as bv
+from dispatcher.errors import DeployscanError
+from dispatcher.exitcodes import ExitCode
+from dispatcher.imageref import ImageRef
 from scanner_runner import writers
-from scanner_runner.errors import ReportError
+from scanner_runner.errors import ReportError, SettingsError
+from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
 from scanner_runner.report import TriggerInfo, load, write_atomic
-from scanner_runner.scan import EXIT_ERROR, EXIT_USAGE, Runtime, ScanJob, run_scan
+from scanner_runner.scan import run_scan
 from scanner_runner.scanners import SCANNERS, default_scanner_name
 from scanner_runner.scanners.interface import ScannerOptions
-from scanner_runner.settings import Settings, SettingsError
+from scanner_runner.settings import Settings
 
-EXIT_NO_REPORT = 2
-_CHECKS: dict[str, tuple[re.Pattern[str], str]] = {
-    "account": (re.compile(r"^\d{12}$"), "SOURCE_ACCOUNT must be 12 digits"),
-    "region": (re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"), "SOURCE_REGION is not a region"),
-    "trigger": (re.compile(r"^[A-Za-z0-9:._/-]{1,64}$"), "TRIGGER has unexpected characters"),
-    "resource_arn": (re.compile(r"^arn:aws[a-z-]*:[!-~]{1,2040}$"), "RESOURCE_ARN is no ARN"),
-    "event_id": (re.compile(r"^[A-Za-z0-9._:-]{1,128}$"), "EVENT_ID has unexpected characters"),
-    "build_id": (re.compile(r"^[!-~]{1,256}$"), "CODEBUILD_BUILD_ID has unexpected characters"),
-    "platform": (re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$"), "invalid --platform"),
-    "registry_credentials_arn": (
-        re.compile(r"^arn:aws[a-z-]*:secretsmanager:[!-~]{1,2000}$"),
-        "REGISTRY_CREDENTIALS_ARN is not a Secrets Manager ARN",
-    ),
-    "pull_role_arn": (
-        re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"),
-        "PULL_ROLE_ARN is not an IAM role ARN",
-    ),
+# Option name -> the build variable it reads (and whose grammar its value must pass).
+_VARIABLES: dict[str, bv.BuildVar] = {
+    "image": bv.IMAGE_REF,
+    "digest": bv.IMAGE_DIGEST,
+    "platform": bv.IMAGE_PLATFORM,
+    "account": bv.SOURCE_ACCOUNT,
+    "region": bv.SOURCE_REGION,
+    "trigger": bv.TRIGGER,
+    "resource_arn": bv.RESOURCE_ARN,
+    "event_id": bv.EVENT_ID,
+    "registry_credentials_arn": bv.REGISTRY_CREDENTIALS_ARN,
+    "pull_role_arn": bv.PULL_ROLE_ARN,
 }
+_BUILD_ID_RE = re.compile(r"^[!-~]{1,256}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
 
 
 def _usage(message: str) -> None:
     click.echo(f"deployscan scan: error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
+    sys.exit(ExitCode.USAGE)
 
 
 @click.command("scan")
-@click.argument("image", required=False, envvar="IMAGE_REF")
+@click.argument("image", required=False, envvar=bv.IMAGE_REF.name)
 @click.option(
     "--archive", type=click.Path(dir_okay=False, path_type=Path), help="Scan this archive."
 )
@@ -91,28 +90,33 @@ def _usage(message: str) -> None:
 )
 @click.option(
     "--digest",
-    envvar="IMAGE_DIGEST",
+    envvar=bv.IMAGE_DIGEST.name,
     show_envvar=True,
     default="",
-    help="Known digest ($IMAGE_DIGEST).",
+    help="The digest to scan (refused when the image is another).",
 )
 @click.option(
     "--platform",
-    envvar="IMAGE_PLATFORM",
+    envvar=bv.IMAGE_PLATFORM.name,
     show_envvar=True,
     default="",
-    help="os/arch ($IMAGE_PLATFORM).",
+    help="os/arch[/variant] to scan.",
 )
-@click.option("--account", envvar="SOURCE_ACCOUNT", show_envvar=True, default="")
-@click.option("--region", envvar="SOURCE_REGION", show_envvar=True, default="")
-@click.option("--trigger", envvar="TRIGGER", show_envvar=True, default="manual", show_default=True)
-@click.option("--resource-arn", envvar="RESOURCE_ARN", show_envvar=True, default="")
-@click.option("--event-id", envvar="EVENT_ID", show_envvar=True, default="")
+@click.option("--account", envvar=bv.SOURCE_ACCOUNT.name, show_envvar=True, default="")
+@click.option("--region", envvar=bv.SOURCE_REGION.name, show_envvar=True, default="")
+@click.option(
+    "--trigger", envvar=bv.TRIGGER.name, show_envvar=True, default="manual", show_default=True
+)
+@click.option("--resource-arn", envvar=bv.RESOURCE_ARN.name, show_envvar=True, default="")
+@click.option("--event-id", envvar=bv.EVENT_ID.name, show_envvar=True, default="")
 @click.option("--build-id", envvar="CODEBUILD_BUILD_ID", show_envvar=True, default="")
 @click.option(
-    "--registry-credentials-arn", envvar="REGISTRY_CREDENTIALS_ARN", show_envvar=True, default=""
+    "--registry-credentials-arn",
+    envvar=bv.REGISTRY_CREDENTIALS_ARN.name,
+    show_envvar=True,
+    default="",
 )
-@click.option("--pull-role-arn", envvar="PULL_ROLE_ARN", show_envvar=True, default="")
+@click.option("--pull-role-arn", envvar=bv.PULL_ROLE_ARN.name, show_envvar=True, default="")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Host allowed plain HTTP.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 def scan(**options: Any) -> None:
@@ -124,14 +128,14 @@ def scan(**options: Any) -> None:
     try:
         settings = Settings.from_env(env)
         job, runtime = _prepare(options, settings, env)
-    except (SettingsError, ImageRefError, DeployscanError) as exc:
+    except DeployscanError as exc:
         _usage(str(exc))
         return
     try:
         outcome = run_scan(job, runtime)
     except OSError as exc:  # the reports themselves could not be written: still "could not scan"
         click.echo(f"deployscan scan: error: cannot write reports: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        sys.exit(ExitCode.ERROR)
     click.echo(outcome.message, err=outcome.exit_code != 0)
     click.echo(f"reports: {job.output_dir}", err=outcome.exit_code != 0)
     sys.exit(outcome.exit_code)
@@ -141,13 +145,12 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
     image, archive = options["image"] or "", options["archive"]
     if not image and not archive:
         raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
+    for option, variable in _VARIABLES.items():
+        if options.get(option):
+            variable.validate(options[option])
+    if options["build_id"] and not _BUILD_ID_RE.match(options["build_id"]):
+        raise SettingsError("CODEBUILD_BUILD_ID has unexpected characters")
     ref = ImageRef.parse(image) if image else None
-    if options["digest"]:
-        validate_digest(options["digest"])
-    for name, (pattern, message) in _CHECKS.items():
-        value = options.get(name) or ""
-        if value and not pattern.match(value):
-            raise SettingsError(message)
     insecure = [*options["insecure"], *env.get("INSECURE_REGISTRIES", "").split(",")]
     insecure = [h.strip() for h in insecure if h.strip()]
     if any(not _HOST_RE.match(h) for h in insecure):
@@ -196,7 +199,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         creds = f"{settings.registry_username}:{settings.registry_password}"
     job = ScanJob(
         output_dir=options["output_dir"],
-        image=image,
+        image=ref,
         archive=archive,
         digest=options["digest"],
         platform=options["platform"],
@@ -284,7 +287,7 @@ def report(directory: Path, fmt: str, output: Path | None) -> None:
         text = writers.render(load(path), fmt)
     except ReportError as exc:
         click.echo(f"deployscan report: error: {exc}", err=True)
-        sys.exit(EXIT_NO_REPORT)
+        sys.exit(ExitCode.UNREADABLE)
     if output is None:
         click.echo(text, nl=False)
     else:

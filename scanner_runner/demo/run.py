@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import scanner_runner
+from dispatcher.buildvars import BuildRequest
 from dispatcher.core import dispatch
-from dispatcher.dedup import DynamoScanCache, Memo
-from dispatcher.launch import BuildRequest
+from dispatcher.dedup import Memo
 from dispatcher.model import Skip, Started
 from dispatcher.resolve_aws import AwsResolver
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 from scanner_runner import imagebuild
 from scanner_runner.demo.events import demo_events
@@ -147,7 +148,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
             deferred=True,  # StartBuild returns at once; builds run after the events, as in AWS
         )
         settings = Settings(project_name=stack.names.project, cache_table=stack.names.table)
-        cache = DynamoScanCache(moto.client("dynamodb"), stack.names.table)
+        cache = ScanCacheTable(moto.client("dynamodb"), stack.names.table)
         outcomes = []
         with _environment(moto.environment()):  # the dispatcher's own boto3 session
             resolver = AwsResolver(moto.session(), None, home_account=ACCOUNT)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError
-from dispatcher.launch import BuildRequest
 from scanner_runner.localbuild.errors import LocalBuildError
 from scanner_runner.localbuild.executor import PhaseSink, new_build_id, run_build
 from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar

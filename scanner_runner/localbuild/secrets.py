@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher.errors import aws_error_code
 from scanner_runner.localbuild.errors import SecretResolutionError
 
 _ARN_PARTS = 7  # arn:partition:secretsmanager:region:account:secret:name
@@ -51,9 +52,8 @@ def resolve_secret(client: Any, reference: str) -> str:
     try:
         secret = client.get_secret_value(**kwargs)
     except Exception as exc:  # botocore errors, wrapped once at this seam
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
         raise SecretResolutionError(
-            f"Secrets Manager: cannot read {ref.secret_id}: {code}"
+            f"Secrets Manager: cannot read {ref.secret_id}: {aws_error_code(exc)}"
         ) from exc
     text = secret.get("SecretString")
     if not isinstance(text, str):

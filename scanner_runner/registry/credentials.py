@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatcher.aws import assumed_session
+from dispatcher.errors import LookupFailed, aws_error_text
 from dispatcher.imageref import DOCKER_HUB, EcrRegistry, ImageRef
 from scanner_runner.errors import PullError
 
@@ -68,7 +70,7 @@ def secret_credentials(arn: str, session: Any) -> Credentials:
         raise PullError(f"registry credentials secret {arn} is not JSON username/password") from exc
     except Exception as exc:
         raise PullError(
-            f"cannot read registry credentials secret {arn}: {_aws_error(exc)}"
+            f"cannot read registry credentials secret {arn}: {aws_error_text(exc)}"
         ) from exc
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
@@ -96,7 +98,7 @@ def ecr_credentials(ecr: EcrRegistry, session: Any, role_arn: str | None = None)
     except PullError:
         raise
     except Exception as exc:
-        raise PullError(f"ECR authorization failed: {_aws_error(exc)}") from exc
+        raise PullError(f"ECR authorization failed: {aws_error_text(exc)}") from exc
     try:
         username, sep, password = base64.b64decode(token).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
@@ -131,19 +133,10 @@ def resolve_credentials(
 
 
 def _assumed_session(session: Any, role_arn: str, region: str) -> Any:
-    import boto3  # noqa: PLC0415 - AWS libraries load only when needed
-
-    sts = session.client("sts", region_name=region)
     try:
-        got = sts.assume_role(RoleArn=role_arn, RoleSessionName=_ROLE_SESSION_NAME)["Credentials"]
-    except Exception as exc:
-        raise PullError(f"cannot assume pull role {role_arn}: {_aws_error(exc)}") from exc
-    return boto3.Session(
-        aws_access_key_id=got["AccessKeyId"],
-        aws_secret_access_key=got["SecretAccessKey"],
-        aws_session_token=got["SessionToken"],
-        region_name=region,
-    )
+        return assumed_session(session, role_arn, session_name=_ROLE_SESSION_NAME, region=region)
+    except LookupFailed as exc:
+        raise PullError(f"cannot assume pull role: {exc}") from exc
 
 
 def _session(session: Any) -> Any:
@@ -171,11 +164,3 @@ def _entry_credentials(entry: dict[str, Any], path: Path) -> Credentials | None:
 
 def _config_host(key: str) -> str:
     return key.removeprefix("https://").removeprefix("http://").split("/", 1)[0].lower()
-
-
-def _aws_error(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        return f"{error.get('Code', type(exc).__name__)}: {error.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"

@@ -6,38 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher.platforms import Platform, platform_text
 from scanner_runner.errors import PullError
 from scanner_runner.registry import media
 from scanner_runner.registry.http import Transport
 from scanner_runner.registry.media import Descriptor
-
-_DEFAULT_VARIANT = {"arm64": "v8", "arm": "v7"}
-
-
-@dataclass(frozen=True)
-class Platform:
-    """`os/arch[/variant]` with the variant normalised the way container runtimes match it."""
-
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        """Parse `linux/amd64`, `linux/arm64/v8`, ..."""
-        parts = text.strip().lower().split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise PullError(f"platform must be os/arch[/variant], got {text!r}")
-        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
-
-    @property
-    def normalized_variant(self) -> str:
-        """The variant, with the architecture's default filled in (arm64 -> v8)."""
-        return self.variant or _DEFAULT_VARIANT.get(self.architecture, "")
-
-    def __str__(self) -> str:
-        text = f"{self.os}/{self.architecture}"
-        return f"{text}/{self.variant}" if self.variant else text
 
 
 @dataclass(frozen=True)
@@ -115,7 +88,7 @@ def index_entries(fetched: Fetched) -> list[Descriptor]:
             raise PullError("index nesting deeper than one level is not supported")
         platform = raw.get("platform") if isinstance(raw, dict) else None
         entries.append(
-            Descriptor(desc.media_type, desc.digest, desc.size, _platform_text(platform))
+            Descriptor(desc.media_type, desc.digest, desc.size, platform_text(platform) or None)
         )
     return entries
 
@@ -168,18 +141,4 @@ def config_platform(config: bytes) -> str:
         raise PullError("image config is not JSON") from exc
     if not isinstance(data, dict):
         raise PullError("image config is not a JSON object")
-    return _platform_text(data) or "unknown/unknown"
-
-
-def _platform_text(platform: object) -> str | None:
-    if not isinstance(platform, dict):
-        return None
-    os_name, arch, variant = (platform.get(k) for k in ("os", "architecture", "variant"))
-    if not isinstance(os_name, str) or not isinstance(arch, str) or not os_name or not arch:
-        return None
-    if "/" in os_name + arch or not (os_name + arch).isprintable():
-        return None
-    text = f"{os_name}/{arch}".lower()
-    if isinstance(variant, str) and variant and "/" not in variant and variant.isprintable():
-        text += f"/{variant.lower()}"
-    return text
+    return platform_text(data) or "unknown/unknown"

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from dispatcher.imageref import ImageRef
+from dispatcher.platforms import DEFAULT_PLATFORM, Platform
 from scanner_runner.errors import DeployscanError, PullError
 from scanner_runner.registry import manifests, media
 from scanner_runner.registry.archive import Layout, Member, PulledImage, atomic_output, blob_writer
@@ -20,11 +21,9 @@ from scanner_runner.registry.blobs import Cancelled, fetch_blob, fetch_small
 from scanner_runner.registry.credentials import resolve_credentials
 from scanner_runner.registry.formats import DEFAULT_FORMAT, FORMATS
 from scanner_runner.registry.http import Transport
-from scanner_runner.registry.manifests import Platform
 from scanner_runner.registry.media import Descriptor
 from scanner_runner.registry.progress import Progress
 
-DEFAULT_PLATFORM = "linux/amd64"
 DEFAULT_WORKERS = 4
 
 

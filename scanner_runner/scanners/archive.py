@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispatcher.platforms import platform_text
 from scanner_runner.errors import ScannerError
 
 OCI_ARCHIVE = "oci-archive"
@@ -102,7 +103,7 @@ def _oci(tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo], platform: str)
     digest = config.get("digest") if isinstance(config, dict) else None
     if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
         raise ScannerError("archive manifest has no valid config digest")
-    platform_of_config = _platform(_blob(tar, names, digest))
+    platform_of_config = platform_text(_blob(tar, names, digest))
     return ArchiveInfo(OCI_ARCHIVE, digest, str(entry.get("digest")), platform_of_config)
 
 
@@ -116,19 +117,4 @@ def _docker(tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo]) -> ArchiveI
         raise ScannerError(f"docker archive lacks its config {config_name!r}")
     config, raw = _read_json(tar, member)
     image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-    return ArchiveInfo(DOCKER_ARCHIVE, image_id, platform=_platform(config))
-
-
-_PLATFORM_PART_RE = re.compile(r"^[a-z0-9]{1,32}$")
-
-
-def _platform(config: object) -> str:
-    """`os/arch[/variant]` from an image config, or "" when it does not say (or says oddly)."""
-    if not isinstance(config, dict):
-        return ""
-    parts = [config.get("os"), config.get("architecture")]
-    if config.get("variant"):
-        parts.append(config.get("variant"))
-    if all(isinstance(p, str) and _PLATFORM_PART_RE.match(p) for p in parts):
-        return "/".join(str(p) for p in parts)
-    return ""
+    return ArchiveInfo(DOCKER_ARCHIVE, image_id, platform=platform_text(config))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dispatcher.buildvars import BuildRequest
 from dispatcher.imageref import ImageRef
-from dispatcher.launch import BuildRequest
 from scanner_runner import imagebuild
 from scanner_runner.demo.images import debian_image
 from scanner_runner.demo.motoserver import MotoServer

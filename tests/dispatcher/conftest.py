@@ -1,4 +1,5 @@
-"""Dispatcher fixtures: event files, a scan-cache table in moto, counting fakes."""
+"""Dispatcher fixtures: event files, the scan-cache table in moto (real conditional-write
+semantics), a counting client, a recording launcher."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
+from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError
-from dispatcher.launch import BuildRequest
+from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
+from tests.dispatcher.fakes import CountingClient
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 ACCOUNT = "210987654321"
@@ -50,6 +53,27 @@ def dynamodb(aws: None) -> Any:
     client = boto3.client("dynamodb", region_name=REGION)
     create_table(client)
     return client
+
+
+@pytest.fixture
+def counting(dynamodb: Any) -> CountingClient:
+    """The moto client, counting its item calls."""
+    return CountingClient(dynamodb)
+
+
+@pytest.fixture
+def cache(counting: CountingClient) -> ScanCacheTable:
+    """The scan-cache table over moto (the real conditional-write semantics)."""
+    return ScanCacheTable(counting, TABLE)
+
+
+def table_items(client: Any) -> dict[str, dict[str, Any]]:
+    """Every item of the scan-cache table: key -> {attribute: plain value}."""
+    items = client.scan(TableName=TABLE).get("Items", [])
+    return {
+        item["pk"]["S"]: {name: next(iter(value.values())) for name, value in item.items()}
+        for item in items
+    }
 
 
 class RecordingLauncher:

@@ -1,15 +1,17 @@
-"""In-process fakes for the dispatcher's seams (they count calls, like AWS would bill them)."""
+"""An in-process `Resolver` for planner tests and a counting DynamoDB client (both count calls,
+like AWS would bill them).
+
+The scan-cache table has no fake: its tests run against moto's real conditional writes."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from dispatcher.dedup import Held
+from dispatcher.errors import LookupFailed
 from dispatcher.events import ContainerImage
 from dispatcher.imageref import ImageRef
-from dispatcher.model import ALREADY_SCANNED, SCAN_IN_PROGRESS
-from dispatcher.resolve import FunctionImage, LookupFailed, TaskDefinition
-from dispatcher.scancache import COMPLETED_STATUSES, STATUS_IN_FLIGHT
+from dispatcher.resolve import FunctionImage, TaskDefinition
 
 
 class FakeResolver:
@@ -60,43 +62,22 @@ def task_definition(arn: str, *images: str, platform: str | None = None) -> Task
     return TaskDefinition(arn, containers, platform)
 
 
-class FakeScanCache:
-    """A `ScanCache` in a dict with the same rules as the DynamoDB condition."""
+class CountingClient:
+    """A boto3 DynamoDB client that counts item reads and writes, as AWS bills them."""
 
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, object]] = {}
+    ITEM_CALLS = frozenset({"put_item", "update_item", "delete_item", "get_item"})
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
         self.calls = 0
 
-    def acquire(
-        self, key: str, *, image: str, lease_id: str, now: float, seconds: int, ttl: int
-    ) -> Held | None:
-        self.calls += 1
-        old = self.items.get(key)
-        if old is not None:
-            status = old["status"]
-            free = (
-                float(old["expires_at"]) < now  # type: ignore[arg-type]
-                or status == "error"
-                or float(old.get("completed_at", now)) < now - ttl  # type: ignore[arg-type]
-            )
-            if not free:
-                if status in COMPLETED_STATUSES:
-                    return Held(key, ALREADY_SCANNED)
-                return Held(key, SCAN_IN_PROGRESS, settled="build_id" in old)
-        self.items[key] = {
-            "status": STATUS_IN_FLIGHT,
-            "lease_id": lease_id,
-            "expires_at": now + seconds,
-            "image": image,
-        }
-        return None
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+        if name not in self.ITEM_CALLS:
+            return method
 
-    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
-        self.calls += 1
-        if self.items.get(key, {}).get("lease_id") == lease_id:
-            self.items[key].update(build_id=build_id, expires_at=now + seconds)
+        def counted(**kwargs: Any) -> Any:
+            self.calls += 1
+            return method(**kwargs)
 
-    def release(self, key: str, lease_id: str) -> None:
-        self.calls += 1
-        if self.items.get(key, {}).get("lease_id") == lease_id:
-            del self.items[key]
+        return counted

@@ -8,22 +8,25 @@ from collections import Counter
 from typing import Any
 
 import boto3
+from botocore.stub import Stubber
 
 from dispatcher import model as m
+from dispatcher.buildvars import BuildRequest
 from dispatcher.core import dispatch
-from dispatcher.dedup import CacheError, DynamoScanCache, Held, Memo
+from dispatcher.dedup import Memo
 from dispatcher.errors import LaunchError
-from dispatcher.launch import BuildRequest
 from dispatcher.resolve import OfflineResolver
+from dispatcher.scancache import ScanCacheTable
 from tests.dispatcher.conftest import (
     D1,
     REGION,
     TABLE,
+    CountingClient,
     RecordingLauncher,
     load_event,
     settings,
+    table_items,
 )
-from tests.dispatcher.fakes import FakeScanCache
 
 
 def _run(raw: Any, cache: Any, launcher: Any, memo: Memo | None = None) -> Any:
@@ -33,45 +36,53 @@ def _run(raw: Any, cache: Any, launcher: Any, memo: Memo | None = None) -> Any:
     )  # fmt: skip
 
 
-def test_started_builds_carry_their_lease_in_the_idempotency_token() -> None:
-    cache, launcher = FakeScanCache(), RecordingLauncher()
+def test_started_builds_carry_their_lease_in_the_idempotency_token(
+    cache: ScanCacheTable, dynamodb: Any
+) -> None:
+    launcher = RecordingLauncher()
     result = _run(load_event("ecs-task-running.json"), cache, launcher)
     assert [m.decision_line(o)["reason"] for o in result.outcomes] == [m.STARTED, m.STARTED]
-    leases = {item["lease_id"] for item in cache.items.values()}
+    leases = {item["lease_id"] for item in table_items(dynamodb).values()}
     assert {r.lease_id for r in launcher.requests} == leases
-    assert all(item["build_id"] for item in cache.items.values())
+    assert all(item["build_id"] for item in table_items(dynamodb).values())
     assert result.batch_item_failures() == []
 
 
-def test_a_throttled_launch_releases_the_lease_and_fails_the_record() -> None:
-    cache, launcher = FakeScanCache(), RecordingLauncher()
+def test_a_throttled_launch_releases_the_lease_and_fails_the_record(
+    cache: ScanCacheTable, dynamodb: Any
+) -> None:
+    launcher = RecordingLauncher()
     launcher.throttle(1)
     result = _run(load_event("sqs-batch.json"), cache, launcher)
     reasons = [m.decision_line(o)["reason"] for o in result.outcomes]
     assert reasons == [m.LAUNCH_THROTTLED, m.STARTED, m.UNREADABLE_RECORD, m.ZIP_FUNCTION]
     assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]
-    assert list(cache.items) == ["ref#docker.io/envoyproxy/envoy:v1.29.1"]  # released
+    assert list(table_items(dynamodb)) == ["ref#docker.io/envoyproxy/envoy:v1.29.1"]  # released
 
 
-def test_memo_answers_without_calls_inside_one_process() -> None:
-    cache, launcher, memo = FakeScanCache(), RecordingLauncher(), Memo()
+def test_memo_answers_without_calls_inside_one_process(
+    cache: ScanCacheTable, counting: CountingClient
+) -> None:
+    launcher, memo = RecordingLauncher(), Memo()
     _run(load_event("ecs-task-running.json"), cache, launcher, memo)
-    calls = cache.calls
+    calls = counting.calls
+    assert calls == 4  # a lease and a build id per image
     result = _run(load_event("ecs-task-running.json"), cache, launcher, memo)
-    assert cache.calls == calls
+    assert counting.calls == calls
     assert {o.reason for o in result.outcomes} == {m.SCAN_IN_PROGRESS}
     assert len(launcher.requests) == 2
 
 
-class BrokenCache(FakeScanCache):
-    def acquire(self, key: str, **kwargs: Any) -> Held | None:
-        raise CacheError("dynamodb:PutItem failed: ProvisionedThroughputExceededException")
-
-
-def test_an_unavailable_table_retries_instead_of_building_unguarded() -> None:
+def test_an_unavailable_table_retries_instead_of_building_unguarded(dynamodb: Any) -> None:
     launcher = RecordingLauncher()
-    result = _run(load_event("ecs-task-running.json"), BrokenCache(), launcher)
+    with Stubber(dynamodb) as stub:
+        for _ in range(2):
+            stub.add_client_error("put_item", "ProvisionedThroughputExceededException")
+        result = _run(
+            load_event("ecs-task-running.json"), ScanCacheTable(dynamodb, TABLE), launcher
+        )
     assert {o.reason for o in result.outcomes} == {m.DEDUP_UNAVAILABLE}
+    assert "ProvisionedThroughputExceededException" in result.outcomes[0].detail  # type: ignore[union-attr]
     assert result.batch_item_failures() == [{"itemIdentifier": "6a0f3d9e-0001"}]
     assert launcher.requests == []
 
@@ -81,12 +92,13 @@ class FailingLauncher:
         raise LaunchError("StartBuild failed: ResourceNotFoundException")
 
 
-def test_a_failed_launch_is_not_throttling_but_still_retried() -> None:
-    cache = FakeScanCache()
+def test_a_failed_launch_is_not_throttling_but_still_retried(
+    cache: ScanCacheTable, dynamodb: Any
+) -> None:
     result = _run(load_event("ecs-task-running.json"), cache, FailingLauncher())
     assert {o.reason for o in result.outcomes} == {m.LAUNCH_FAILED}
     assert all(o.retry for o in result.outcomes)
-    assert cache.items == {}
+    assert table_items(dynamodb) == {}
 
 
 def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -125,7 +137,7 @@ def test_no_loss_under_throttling_across_redeliveries(dynamodb: Any) -> None:
             return super().start(request)
 
     launcher = FlakyLauncher()
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     deliveries: Counter[str] = Counter()
     for _ in range(200):
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
@@ -153,19 +165,22 @@ class CrashingLauncher:
         raise OSError("the local executor's work directory vanished")
 
 
-def test_any_launcher_failure_releases_the_lease_and_retries_the_record() -> None:
-    cache = FakeScanCache()
+def test_any_launcher_failure_releases_the_lease_and_retries_the_record(
+    cache: ScanCacheTable, dynamodb: Any
+) -> None:
     result = _run(load_event("sqs-batch.json"), cache, CrashingLauncher())
     reasons = [m.decision_line(o)["reason"] for o in result.outcomes]
     assert reasons == [m.LAUNCH_FAILED, m.LAUNCH_FAILED, m.UNREADABLE_RECORD, m.ZIP_FUNCTION]
     assert "OSError" in result.outcomes[0].detail  # type: ignore[union-attr]
-    assert cache.items == {}
+    assert table_items(dynamodb) == {}
     assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]
 
 
-def test_a_lease_whose_dispatcher_died_before_start_build_is_retried_then_taken_over() -> None:
+def test_a_lease_whose_dispatcher_died_before_start_build_is_retried_then_taken_over(
+    cache: ScanCacheTable, dynamodb: Any
+) -> None:
     """A lease without a build id is not a build: its events come back instead of being dropped."""
-    cache, launcher = FakeScanCache(), RecordingLauncher()
+    launcher = RecordingLauncher()
     event = load_event("ecs-task-running.json")
     event["detail"]["containers"] = event["detail"]["containers"][:1]
     key = f"digest#{D1}"
@@ -176,4 +191,4 @@ def test_a_lease_whose_dispatcher_died_before_start_build_is_retried_then_taken_
     later = dispatch(event, settings(), OfflineResolver(), cache=cache, launcher=launcher,
                      clock=lambda: 1e9 + 900, memo=Memo())  # fmt: skip
     assert [m.decision_line(o)["reason"] for o in later.outcomes] == [m.STARTED]
-    assert cache.items[key]["expires_at"] == 1e9 + 900 + settings().lease_seconds
+    assert int(table_items(dynamodb)[key]["expires_at"]) == 1e9 + 900 + settings().lease_seconds

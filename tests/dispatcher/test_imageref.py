@@ -67,9 +67,8 @@ def test_parse_normalises_like_docker(
     ],
 )
 def test_hostile_or_invalid_references_are_refused(text: str) -> None:
-    with pytest.raises(ImageRefError) as excinfo:
+    with pytest.raises(ImageRefError):
         ImageRef.parse(text)
-    assert excinfo.value.reason == "invalid-image-reference"
 
 
 def test_non_string_is_refused() -> None:

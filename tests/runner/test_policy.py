@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
+from scanner_runner.errors import PolicyError
 from scanner_runner.policy import (
     IgnoreEntry,
     Policy,
-    PolicyError,
     evaluate,
     normalise_id,
     parse_ignore_list,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,6 @@ from botocore.awsrequest import AWSResponse
 from moto.sns.models import sns_backends
 
 from scanner_runner import writers
-from scanner_runner.errors import PublishError
 from scanner_runner.publish import (
     Clients,
     Published,
@@ -22,6 +22,7 @@ from scanner_runner.publish import (
     key_prefix,
     make_clients,
     publish,
+    report_uri,
     subject,
 )
 from scanner_runner.report import ImageInfo, ScanReport, TriggerInfo
@@ -64,12 +65,13 @@ def publish_at_p(
     cache_keys: Iterable[str] = (f"digest#{DIGEST}",),
 ) -> Published:
     """`publish` under the key prefix `p/` at NOW, with the world's targets and clients."""
+    chosen = targets or world["targets"]
+    uri = f"s3://{chosen.bucket}/p/report.json" if chosen.bucket else ""
     return publish(
-        report,
+        report.with_(report_uri=uri),
         out,
-        targets=targets or world["targets"],
+        targets=chosen,
         clients=clients or world["clients"],
-        prefix_key="p/",
         cache_keys=cache_keys,
         now=NOW,
     )
@@ -135,12 +137,12 @@ def test_publish_uploads_encrypted_objects_records_and_notifies(
 ) -> None:
     report, out = outputs(tmp_path)
     prefix = key_prefix(report, "deployscan", NOW)
+    assert report_uri(report, world["targets"], NOW) == f"s3://{BUCKET}/{prefix}report.json"
     result = publish(
-        report,
+        report.with_(report_uri=report_uri(report, world["targets"], NOW)),
         out,
         targets=world["targets"],
         clients=world["clients"],
-        prefix_key=prefix,
         cache_keys=[f"digest#{DIGEST}", "ref#example/app:1"],
         now=NOW,
     )
@@ -177,7 +179,7 @@ def test_publish_uploads_encrypted_objects_records_and_notifies(
     ((_, message, subject_line, _, _),) = [n[:5] for n in topic.sent_notifications]
     assert subject_line == "deployscan: shop/api@0123456789ab 2C/1H FAILED"
     assert f"{BUCKET}/{prefix}report.html" in message
-    assert result.notified
+    assert result.notified and not result.failed
 
 
 def test_error_scans_expire_at_once_so_the_next_deploy_rescans(
@@ -239,16 +241,22 @@ def test_persistent_failure_is_reported_after_the_other_steps(
         403,
         b"<ErrorResponse><Error><Code>AuthorizationError</Code><Message>no</Message></Error></ErrorResponse>",
     )
-    with pytest.raises(PublishError, match="SNS publish: AuthorizationError"):
-        publish_at_p(world, report, out, clients=clients)
-    assert item(world, f"digest#{DIGEST}")["status"] == {"S": "failed"}  # still recorded
+    result = publish_at_p(world, report, out, clients=clients)
+    assert result.failures == ("SNS publish: AuthorizationError: no",)
+    assert not result.notified
+    record = item(world, f"digest#{DIGEST}")
+    assert record["status"] == {"S": "failed"}  # still recorded, with its reports
+    assert record["report_uri"] == {"S": f"s3://{BUCKET}/p/report.json"}
+    # but the alert never went out: the verdict must not suppress the next deploy's scan
+    assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}
 
 
 def test_missing_bucket_is_a_publish_error(world: dict[str, Any], tmp_path: Path) -> None:
     report, out = outputs(tmp_path)
     targets = Targets(bucket="no-such-bucket")
-    with pytest.raises(PublishError, match=r"S3 upload of report\.json: NoSuchBucket"):
-        publish_at_p(world, report, out, targets=targets, cache_keys=[])
+    result = publish_at_p(world, report, out, targets=targets, cache_keys=[])
+    assert result.failed and not result.stored
+    assert re.match(r"S3 upload of report\.json: NoSuchBucket", result.failures[0])
 
 
 def test_subject_is_one_ascii_line_under_100_characters() -> None:
@@ -284,8 +292,8 @@ def test_reports_missing_from_s3_do_not_suppress_the_next_scan(
         403,
         b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>",
     )
-    with pytest.raises(PublishError, match=r"S3 upload of report\.json: AccessDenied"):
-        publish_at_p(world, report, out, clients=clients)
+    result = publish_at_p(world, report, out, clients=clients)
+    assert re.match(r"S3 upload of report\.json: AccessDenied", result.failures[0])
     record = item(world, f"digest#{DIGEST}")
     assert record["status"] == {"S": "failed"}
     assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}

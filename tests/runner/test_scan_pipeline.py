@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 import pytest
 
+from dispatcher.imageref import ImageRef
 from scanner_runner import imagebuild
+from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.localregistry import LocalRegistry
 from scanner_runner.publish import Targets, make_clients
 from scanner_runner.report import TriggerInfo, load
-from scanner_runner.scan import Outcome, Runtime, ScanJob, run_scan
+from scanner_runner.scan import Outcome, run_scan
 from scanner_runner.scanners.interface import ScannerOptions
 from tests.runner.archives import Archive, rootfs
 from tests.runner.conftest import DoubleRun
@@ -39,6 +41,8 @@ def run(
         "timeout": 30.0,
     }
     values.update(job)
+    if isinstance(values.get("image"), str):
+        values["image"] = ImageRef.parse(values["image"])
     runtime = Runtime(options=options, targets=targets or Targets(), clock=clock())
     return run_scan(ScanJob(**values), runtime)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from scanner_runner.errors import SettingsError
 from scanner_runner.scanners import SCANNERS, default_scanner_name, make_scanner, qscanner, syft
 from scanner_runner.scanners.interface import QualysCredentials, ScannerOptions
-from scanner_runner.settings import Settings, SettingsError
+from scanner_runner.settings import Settings
 from tests.runner.conftest import SENTINEL_TOKEN
 
 

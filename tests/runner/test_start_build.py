@@ -10,12 +10,14 @@ import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
 
-from dispatcher.errors import ResolveError
+from dispatcher.errors import ImageRefError, ResolveError
+from dispatcher.imageref import ImageRef
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
+from dispatcher.scancache import ScanCacheTable
 from scanner_runner.buildwatch import BuildWatcher, verdict_of
 from scanner_runner.cli import main
-from scanner_runner.startbuild import plan_manual_build, start
+from scanner_runner.startbuild import cached_message, plan_manual_build, start
 
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -44,7 +46,10 @@ def test_start_build_sends_the_dispatchers_variables(aws: None) -> None:
     digest = push_ecr_image()
     resolver = AwsResolver(boto3.session.Session(), None)
     plan = plan_manual_build(
-        f"{REGISTRY}/shop/api:1.4.2", project=PROJECT, platform="linux/arm64", resolver=resolver
+        ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
+        project=PROJECT,
+        platform="linux/arm64",
+        resolver=resolver,
     )
     codebuild = boto3.client("codebuild")
     expected = {
@@ -69,7 +74,10 @@ def test_unknown_ecr_tag_still_starts_without_a_digest(aws: None) -> None:
     boto3.client("ecr").create_repository(repositoryName="shop/api")
     resolver = AwsResolver(boto3.session.Session(), None)
     plan = plan_manual_build(
-        f"{REGISTRY}/shop/api:missing", project=PROJECT, platform=None, resolver=resolver
+        ImageRef.parse(f"{REGISTRY}/shop/api:missing"),
+        project=PROJECT,
+        platform=None,
+        resolver=resolver,
     )
     assert plan.request.digest is None
     assert "IMAGE_DIGEST" not in plan.request.environment()
@@ -107,25 +115,25 @@ def test_scan_cache_suppresses_a_recent_scan_unless_forced(
     digest = push_ecr_image()
     ddb = make_cache(digest, "passed", expires_at)
     plan = plan_manual_build(
-        f"{REGISTRY}/shop/api:1.4.2",
+        ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
         project=PROJECT,
         platform=None,
         resolver=AwsResolver(boto3.session.Session(), None),
-        cache_client=ddb,
-        cache_table="scan-cache",
+        cache=ScanCacheTable(ddb, "scan-cache"),
         force=force,
         now=1_800_000_000,
     )
     assert (plan.cached is not None) is cached
     if plan.cached:
-        message = plan.cached.message()
+        message = cached_message(plan.cached)
         assert message.startswith("already scanned 2026-")
         assert message.endswith("use --force")
 
 
 def test_bad_reference_is_refused_before_any_call() -> None:
-    with pytest.raises(Exception, match="invalid"):
-        plan_manual_build("Shop/API:$(id)", project=PROJECT, platform=None, resolver=None)
+    with pytest.raises(ImageRefError, match="invalid"):
+        plan_manual_build(ImageRef.parse("Shop/API:$(id)"), project=PROJECT, platform=None,
+                          resolver=None)  # fmt: skip
 
 
 def build_item(phase: str, complete: bool, status: str = "IN_PROGRESS", **extra: Any) -> dict:
@@ -185,7 +193,10 @@ def test_wait_follows_phases_and_log_then_maps_the_verdict() -> None:
 @pytest.mark.parametrize(
     ("status", "exported", "code"),
     [
-        ("SUCCEEDED", {}, 0),
+        ("SUCCEEDED", {}, 3),  # a build that exported no verdict never passes
+        ("SUCCEEDED", {"SCAN_EXIT_CODE": "0"}, 3),
+        ("SUCCEEDED", {"SCAN_EXIT_CODE": "1", "SCAN_STATUS": "passed"}, 3),  # contradicts itself
+        ("FAILED", {"SCAN_EXIT_CODE": "1", "SCAN_STATUS": "failed"}, 1),
         ("FAILED", {}, 3),
         ("FAILED", {"SCAN_EXIT_CODE": "3", "SCAN_STATUS": "error"}, 3),
         ("FAILED", {"SCAN_EXIT_CODE": "0"}, 3),  # scan passed but the build broke: fail closed
@@ -215,9 +226,10 @@ def test_cli_starts_and_waits_against_moto(aws: None) -> None:
     )
     runner = CliRunner()
     result = runner.invoke(main, ["start-build", "alpine:3.20", "--wait", "--interval", "0"])
-    assert result.exit_code == 0, result.output
+    # moto's build "succeeds" without running anything: no exported verdict, so no pass
+    assert result.exit_code == 3, result.output
     assert f"started {PROJECT}:" in result.output
-    assert "verdict: passed (build SUCCEEDED, exit 0)" in result.output
+    assert "verdict: error (build SUCCEEDED, exit 3)" in result.output
 
 
 def test_cli_reports_already_scanned(aws: None) -> None:
@@ -254,7 +266,10 @@ def test_a_failed_lookup_is_one_note_not_two(aws: None) -> None:
             return None
 
     plan = plan_manual_build(
-        f"{REGISTRY}/shop/api:1.4.2", project=PROJECT, platform=None, resolver=Failing()
+        ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
+        project=PROJECT,
+        platform=None,
+        resolver=Failing(),
     )
     assert plan.notes == (
         "digest not resolved (ecr:DescribeImages failed: AccessDeniedException); "

@@ -1,4 +1,5 @@
-"""Leases in the scan-cache table (moto DynamoDB): takeover rules, release, concurrency."""
+"""The scan-cache table (moto DynamoDB): lease takeover rules, lease identity, release,
+verdicts and lookups, concurrency."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ import boto3
 
 from dispatcher import model as m
 from dispatcher.core import dispatch
-from dispatcher.dedup import DynamoScanCache, Held, Memo
+from dispatcher.dedup import Memo
 from dispatcher.imageref import ImageRef
 from dispatcher.resolve import OfflineResolver
-from dispatcher.scancache import cache_key
+from dispatcher.scancache import Held, ScanCacheTable, cache_key
 from tests.dispatcher.conftest import ECR, REGION, TABLE, RecordingLauncher, load_event, settings
 
 KEY = cache_key(ImageRef.parse("nginx@sha256:" + "3c" * 32))
 NOW = 1_800_000_000
 
 
-def _take(cache: DynamoScanCache, lease: str, now: float = NOW, ttl: int = 86400) -> Held | None:
+def _take(cache: ScanCacheTable, lease: str, now: float = NOW, ttl: int = 86400) -> Held | None:
     return cache.acquire(KEY, image="nginx", lease_id=lease, now=now, seconds=600, ttl=ttl)
 
 
@@ -43,56 +44,56 @@ def _complete(client: Any, status: str, completed: int, expires: int) -> None:
 
 
 def test_first_acquire_wins_and_writes_the_lease(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     assert _take(cache, "L1") is None
     item = _item(dynamodb)
     assert item["status"]["S"] == "in-flight"
     assert item["lease_id"]["S"] == "L1"
     assert item["expires_at"]["N"] == item["lease_expires_at"]["N"] == str(NOW + 600)
     # no build id yet: the holder may have died before StartBuild, so the caller retries
-    assert _take(cache, "L2", NOW + 599) == Held(KEY, m.SCAN_IN_PROGRESS, settled=False)
+    assert _take(cache, "L2", NOW + 599) == Held(KEY, completed=False, settled=False)
 
 
 def test_a_started_build_settles_and_extends_its_lease(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     assert _take(cache, "L1") is None
     cache.started(KEY, "L1", "deployscan-scan:3", NOW + 1, 5400)
     item = _item(dynamodb)
     assert item["expires_at"]["N"] == item["lease_expires_at"]["N"] == str(NOW + 5401)
-    assert _take(cache, "L2", NOW + 5000) == Held(KEY, m.SCAN_IN_PROGRESS, settled=True)
+    assert _take(cache, "L2", NOW + 5000) == Held(KEY, completed=False, settled=True)
     assert _take(cache, "L2", NOW + 5402) is None
 
 
 def test_an_expired_lease_can_be_taken_over(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     assert _take(cache, "L1") is None
     assert _take(cache, "L2", NOW + 601) is None
     assert _item(dynamodb)["lease_id"]["S"] == "L2"
 
 
 def test_a_completed_scan_suppresses_until_it_expires(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     _complete(dynamodb, "passed", NOW, NOW + 86400)
-    assert _take(cache, "L1", NOW + 3600) == Held(KEY, m.ALREADY_SCANNED)
+    assert _take(cache, "L1", NOW + 3600) == Held(KEY, completed=True)
     _complete(dynamodb, "failed", NOW, NOW + 86400)
-    assert _take(cache, "L1", NOW + 3600) == Held(KEY, m.ALREADY_SCANNED)
+    assert _take(cache, "L1", NOW + 3600) == Held(KEY, completed=True)
     assert _take(cache, "L1", NOW + 86401) is None
 
 
 def test_a_shorter_dispatcher_ttl_wins(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     _complete(dynamodb, "passed", NOW, NOW + 86400)
     assert _take(cache, "L1", NOW + 7201, ttl=7200) is None
 
 
 def test_an_error_is_always_retaken(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     _complete(dynamodb, "error", NOW, NOW + 86400)
     assert _take(cache, "L1", NOW + 1) is None
 
 
 def test_release_deletes_only_our_own_in_flight_lease(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     assert _take(cache, "L1") is None
     cache.release(KEY, "someone-else")
     assert _item(dynamodb)["lease_id"]["S"] == "L1"
@@ -103,7 +104,7 @@ def test_release_deletes_only_our_own_in_flight_lease(dynamodb: Any) -> None:
 
 
 def test_release_leaves_a_runner_result_alone(dynamodb: Any) -> None:
-    cache = DynamoScanCache(dynamodb, TABLE)
+    cache = ScanCacheTable(dynamodb, TABLE)
     assert _take(cache, "L1") is None
     _complete(dynamodb, "passed", NOW + 5, NOW + 86400)
     cache.started(KEY, "L1", "late", NOW + 6, 600)
@@ -141,7 +142,7 @@ def test_many_identical_events_at_once_start_exactly_one_build(dynamodb: Any) ->
             event,
             settings(),
             OfflineResolver(),
-            cache=DynamoScanCache(client, TABLE),
+            cache=ScanCacheTable(client, TABLE),
             launcher=launcher,
             memo=Memo(),
         )
