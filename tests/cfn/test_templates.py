@@ -23,6 +23,14 @@ def test_cfn_lint_is_clean(name: str) -> None:
     assert [str(m) for m in matches] == []
 
 
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_every_output_says_what_it_is(templates: dict[str, dict[str, Any]], name: str) -> None:
+    outputs = templates[name]["Outputs"]
+    assert outputs
+    bare = [k for k, v in outputs.items() if not str(v.get("Description", "")).strip()]
+    assert bare == [], f"{name}.yaml outputs without a Description"
+
+
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for role in resources_of(template, "AWS::IAM::Role").values():
