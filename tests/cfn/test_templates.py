@@ -164,6 +164,13 @@ def test_queue_has_a_dead_letter_queue_and_the_dispatcher_reports_item_failures(
     assert res["EventQueue"]["Properties"]["VisibilityTimeout"] >= 6 * function["Timeout"]
 
 
+def test_the_dispatcher_alone_sets_its_log_format(scanner: dict[str, Any]) -> None:
+    config = scanner["Resources"]["Dispatcher"]["Properties"]["LoggingConfig"]
+    # dispatcher/logs.py writes JSON lines with the request id; Lambda's JSON format stays off.
+    assert config.get("LogFormat", "Text") == "Text"
+    assert config["LogGroup"] == {"Ref": "DispatcherLogGroup"}
+
+
 def test_scan_project_is_small_unprivileged_and_limited(scanner: dict[str, Any]) -> None:
     props = scanner["Resources"]["ScanProject"]["Properties"]
     env = props["Environment"]
