@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from dispatcher.errors import SettingsError
 
 DEFAULT_CACHE_TTL_HOURS = 24
-DEFAULT_LEASE_MINUTES = 90  # longer than a scan build's timeout, so a live build keeps its lease
+# Above the longest scan build the stack allows (480 min) plus its queue timeout (60 min), so a
+# live build keeps its lease; cfn/scanner.yaml's LeaseMinutes default is the same (a test checks).
+DEFAULT_LEASE_MINUTES = 600
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 

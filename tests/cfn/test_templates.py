@@ -23,6 +23,14 @@ def test_cfn_lint_is_clean(name: str) -> None:
     assert [str(m) for m in matches] == []
 
 
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_every_output_says_what_it_is(templates: dict[str, dict[str, Any]], name: str) -> None:
+    outputs = templates[name]["Outputs"]
+    assert outputs
+    bare = [k for k, v in outputs.items() if not str(v.get("Description", "")).strip()]
+    assert bare == [], f"{name}.yaml outputs without a Description"
+
+
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for role in resources_of(template, "AWS::IAM::Role").values():
@@ -154,6 +162,13 @@ def test_queue_has_a_dead_letter_queue_and_the_dispatcher_reports_item_failures(
     assert function["ReservedConcurrentExecutions"] == {"Ref": "DispatcherReservedConcurrency"}
     # AWS's advice: visibility timeout at least six times the function timeout.
     assert res["EventQueue"]["Properties"]["VisibilityTimeout"] >= 6 * function["Timeout"]
+
+
+def test_the_dispatcher_alone_sets_its_log_format(scanner: dict[str, Any]) -> None:
+    config = scanner["Resources"]["Dispatcher"]["Properties"]["LoggingConfig"]
+    # dispatcher/logs.py writes JSON lines with the request id; Lambda's JSON format stays off.
+    assert config.get("LogFormat", "Text") == "Text"
+    assert config["LogGroup"] == {"Ref": "DispatcherLogGroup"}
 
 
 def test_scan_project_is_small_unprivileged_and_limited(scanner: dict[str, Any]) -> None:

@@ -16,8 +16,8 @@ def test_defaults() -> None:
     settings = Settings.from_env(ENV)
     assert (settings.cache_ttl_hours, settings.lease_minutes, settings.lease_seconds) == (
         24,
-        90,
-        5400,
+        600,
+        36000,
     )
     assert settings.cross_account_role_name is None
     assert settings.filters == Filters()
