@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scanner_runner.demo.run import DemoOptions, run_demo
-from scanner_runner.demo.summary import render
+from scanner_runner.devtools.demo.run import DemoOptions, run_demo
+from scanner_runner.devtools.demo.summary import render
 from scanner_runner.errors import DeployscanError
 
 EXIT_FAILED = 1

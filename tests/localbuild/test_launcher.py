@@ -10,8 +10,8 @@ import pytest
 from dispatcher.errors import LaunchError
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import BuildRequest, BuildRequestError
-from scanner_runner.localbuild.launcher import LocalBuildLauncher, LocalProject
-from scanner_runner.localbuild.model import EnvVar
+from scanner_runner.devtools.localbuild.launcher import LocalBuildLauncher, LocalProject
+from scanner_runner.devtools.localbuild.model import EnvVar
 
 BUILDSPEC = """version: 0.2
 env:

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from scanner_runner import imagebuild
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.publish import Targets, make_clients
 from scanner_runner.report import TriggerInfo, load
 from scanner_runner.scan import Outcome, Runtime, ScanJob, run_scan

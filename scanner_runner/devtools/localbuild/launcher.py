@@ -22,10 +22,10 @@ from typing import Any
 
 from dispatcher.errors import LaunchError
 from dispatcher.launch import BuildRequest
-from scanner_runner.localbuild.errors import LocalBuildError
-from scanner_runner.localbuild.executor import PhaseSink, new_build_id, run_build
-from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar
-from scanner_runner.localbuild.shell import OutputSink
+from scanner_runner.devtools.localbuild.errors import LocalBuildError
+from scanner_runner.devtools.localbuild.executor import PhaseSink, new_build_id, run_build
+from scanner_runner.devtools.localbuild.model import BuildJob, BuildResult, EnvVar
+from scanner_runner.devtools.localbuild.shell import OutputSink
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the project's source bundle holds (see the Makefile's `package`): the runner, installable.

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from scanner_runner.localbuild.errors import SecretResolutionError
+from scanner_runner.devtools.localbuild.errors import SecretResolutionError
 
 _ARN_PARTS = 7  # arn:partition:secretsmanager:region:account:secret:name
 
