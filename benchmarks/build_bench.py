@@ -25,17 +25,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dispatcher.buildvars import BuildRequest
 from dispatcher.imageref import ImageRef
-from scanner_runner import imagebuild
-from scanner_runner.demo.images import samples
-from scanner_runner.demo.motoserver import MotoServer
-from scanner_runner.demo.run import DemoOptions, run_demo
-from scanner_runner.demo.stack import create_stack
-from scanner_runner.localbuild.launcher import (
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.demo.images import samples
+from scanner_runner.devtools.demo.motoserver import MotoServer
+from scanner_runner.devtools.demo.run import DemoOptions, run_demo
+from scanner_runner.devtools.demo.stack import create_stack
+from scanner_runner.devtools.localbuild.launcher import (
     LocalBuildLauncher,
     LocalProject,
     build_image_environment,
 )
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools.localregistry import LocalRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from scanner_runner import imagebuild
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 
 GOAL_RATIO = 0.8
 GOAL_RSS_MB = 100.0

@@ -3,9 +3,10 @@
 
 - dispatcher zip: the `dispatcher/` package only, at the zip root (boto3 comes from the Lambda
   runtime), so the handler is `dispatcher.handler.lambda_handler`.
-- runner bundle: `pyproject.toml`, `README.md`, `dispatcher/`, `scanner_runner/` and
-  `buildspecs/` (with `scan.yml`) at the zip root; CodeBuild unpacks it and the
-  buildspec runs `pip install .`.
+- runner bundle: `pyproject.toml`, `README.md`, `dispatcher/`, `scanner_runner/` (without
+  `scanner_runner/devtools/`, which never ships to a build) and `buildspecs/` (with `scan.yml`) at
+  the zip root; CodeBuild unpacks it and the buildspec runs `pip install .`. `runner_members` is
+  the one definition of that list: the local build executor copies a build's source with it.
 
 Zips are reproducible (sorted entries, fixed timestamps and modes), and each file name carries
 the first 16 hex digits of its sha256, so a changed build gets a new S3 key and CloudFormation
@@ -33,6 +34,8 @@ SKIP_SUFFIXES = (".pyc", ".pyo")
 DISPATCHER_TREES = ("dispatcher",)
 RUNNER_FILES = ("pyproject.toml", "README.md", "buildspecs/scan.yml")
 RUNNER_TREES = ("dispatcher", "scanner_runner", "buildspecs")
+# The workshop (local build executor, demo, image builder, local registry): no build needs it.
+RUNNER_EXCLUDED = ("scanner_runner/devtools",)
 # Modules each artifact cannot work without; a missing one is a packaging error, not a deploy.
 DISPATCHER_REQUIRED = ("dispatcher/__init__.py", "dispatcher/handler.py")
 RUNNER_REQUIRED = (*RUNNER_FILES, "scanner_runner/__init__.py")
@@ -52,14 +55,22 @@ class Artifact:
     sha256: str
 
 
-def _tree_files(root: Path, tree: str) -> list[str]:
-    """Relative paths of the regular files under root/tree, sorted, caches and symlinks left out."""
+def _tree_files(root: Path, tree: str, excluded: tuple[str, ...] = ()) -> list[str]:
+    """Relative paths of the regular files under root/tree, sorted; caches, symlinks and the
+    excluded folders (relative to root) left out."""
     base = root / tree
     if not base.is_dir():
         raise PackageError(f"missing directory: {tree}/")
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        here = Path(dirpath).relative_to(root)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS
+            and not d.startswith(".")
+            and (here / d).as_posix() not in excluded
+        )
         for filename in filenames:
             path = Path(dirpath) / filename
             if filename.endswith(SKIP_SUFFIXES) or filename.startswith("."):
@@ -70,7 +81,9 @@ def _tree_files(root: Path, tree: str) -> list[str]:
     return sorted(found)
 
 
-def collect(root: Path, files: tuple[str, ...], trees: tuple[str, ...]) -> list[str]:
+def collect(
+    root: Path, files: tuple[str, ...], trees: tuple[str, ...], excluded: tuple[str, ...] = ()
+) -> list[str]:
     """The sorted member list of one artifact; raises PackageError when a file is missing."""
     members = set()
     for name in files:
@@ -78,8 +91,13 @@ def collect(root: Path, files: tuple[str, ...], trees: tuple[str, ...]) -> list[
             raise PackageError(f"missing file: {name}")
         members.add(name)
     for tree in trees:
-        members.update(_tree_files(root, tree))
+        members.update(_tree_files(root, tree, excluded))
     return sorted(members)
+
+
+def runner_members(root: Path) -> list[str]:
+    """The runner bundle's members in the tree at root: what a build gets as its source."""
+    return collect(root, RUNNER_FILES, RUNNER_TREES, RUNNER_EXCLUDED)
 
 
 def write_zip(root: Path, members: list[str], dest: Path) -> str:
@@ -121,7 +139,7 @@ def _build(
 def build_all(root: Path, out: Path) -> list[Artifact]:
     """Build the dispatcher zip and the runner bundle from the tree at root into out."""
     dispatcher = collect(root, (), DISPATCHER_TREES)
-    runner = collect(root, RUNNER_FILES, RUNNER_TREES)
+    runner = runner_members(root)
     return [
         _build(root, out, "dispatcher", dispatcher, DISPATCHER_REQUIRED),
         _build(root, out, "runner", runner, RUNNER_REQUIRED),

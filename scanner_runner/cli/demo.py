@@ -1,7 +1,12 @@
-"""`deployscan demo`: the embedded-default end-to-end run on this machine."""
+"""`deployscan demo`: the embedded-default end-to-end run on this machine.
+
+The demo lives in `scanner_runner.devtools`, which the runner bundle leaves out, so it is imported
+only when the command runs; without it the command says so in one line.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -10,9 +15,12 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dispatcher.exitcodes import ExitCode
-from scanner_runner.demo.run import DemoOptions, run_demo
-from scanner_runner.demo.summary import render
 from scanner_runner.errors import DeployscanError
+
+DEVTOOLS = "scanner_runner.devtools"
+NOT_BUNDLED = (
+    "deployscan demo: the demo is not part of the runner bundle; run it from a clone with make demo"
+)
 
 
 @click.command("demo")
@@ -33,6 +41,13 @@ def demo(*, workdir: Path, quick: bool, verbose: bool) -> None:
     and $QUALYS_POD are present, otherwise with syft (inventory only: no vulnerability data).
     Exit 0 when every step worked (a policy-failed image is a result, not a failure).
     """
+    if importlib.util.find_spec(DEVTOOLS) is None:
+        click.echo(NOT_BUNDLED, err=True)
+        sys.exit(ExitCode.USAGE)
+    # Imported here, not at the top: a bundle install has no devtools, and the check above says so.
+    from scanner_runner.devtools.demo.run import DemoOptions, run_demo  # noqa: PLC0415
+    from scanner_runner.devtools.demo.summary import render  # noqa: PLC0415
+
     options = DemoOptions(workdir=workdir, quick=quick, verbose=verbose, environ=dict(os.environ))
     try:
         result = run_demo(options, click.echo)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner_runner.demo.motoserver import MotoServer
-from scanner_runner.localbuild.launcher import build_image_environment
+from scanner_runner.devtools.demo.motoserver import MotoServer
+from scanner_runner.devtools.localbuild.launcher import build_image_environment
 
 SCRIPT = Path(__file__).resolve().parents[2] / "buildspecs" / "fetch-qscanner.sh"
 BINARY = b"#!/bin/sh\necho qscanner 4.8.0\n"

@@ -10,19 +10,19 @@ import pytest
 
 from dispatcher.buildvars import BuildRequest
 from dispatcher.imageref import ImageRef
-from scanner_runner import imagebuild
-from scanner_runner.demo.images import debian_image
-from scanner_runner.demo.motoserver import MotoServer
-from scanner_runner.demo.stack import StackNames, create_stack
-from scanner_runner.localbuild.executor import new_build_id, run_build
-from scanner_runner.localbuild.launcher import (
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.demo.images import debian_image
+from scanner_runner.devtools.demo.motoserver import MotoServer
+from scanner_runner.devtools.demo.stack import StackNames, create_stack
+from scanner_runner.devtools.localbuild.executor import new_build_id, run_build
+from scanner_runner.devtools.localbuild.launcher import (
     LocalBuildLauncher,
     LocalProject,
     build_image_environment,
     copy_source,
 )
-from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools.localbuild.model import BuildJob, BuildResult, EnvVar
+from scanner_runner.devtools.localregistry import LocalRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 DOUBLE = ROOT / "tests" / "doubles" / "qscanner"

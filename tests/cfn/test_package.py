@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from package import PackageError, build_all, main
+from package import PackageError, build_all, main, runner_members
 
 FILES = (
     "dispatcher/__init__.py",
@@ -18,12 +18,14 @@ FILES = (
     "buildspecs/scan.yml",
     "buildspecs/fetch-qscanner.sh",
 )
+# The workshop: in the tree, never in the runner bundle.
+DEVTOOLS = ("scanner_runner/devtools/__init__.py", "scanner_runner/devtools/demo/run.py")
 
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     root = tmp_path / "src"
-    for name in FILES:
+    for name in (*FILES, *DEVTOOLS):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(f"# {name}\n")
     (root / "dispatcher/__pycache__").mkdir()
@@ -41,7 +43,7 @@ def _names(path: Path) -> list[str]:
 def test_members_of_each_artifact(tree: Path, tmp_path: Path) -> None:
     dispatcher, runner = build_all(tree, tmp_path / "out")
     assert _names(dispatcher.path) == ["dispatcher/__init__.py", "dispatcher/handler.py"]
-    assert _names(runner.path) == sorted(FILES)
+    assert _names(runner.path) == sorted(FILES) == runner_members(tree)
     assert dispatcher.key == f"deployscan/{dispatcher.path.name}"
     assert dispatcher.sha256[:16] in dispatcher.path.name
 

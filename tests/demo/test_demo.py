@@ -8,7 +8,7 @@ import psutil
 from click.testing import CliRunner
 
 from scanner_runner.cli import main
-from scanner_runner.demo.run import choose_scanner
+from scanner_runner.devtools.demo.run import choose_scanner
 
 
 def test_quick_demo_runs_the_flow_and_cleans_up(tmp_path: Path) -> None:

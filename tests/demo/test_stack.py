@@ -8,7 +8,7 @@ import json
 import boto3
 from cfnlint.decode import decode
 
-from scanner_runner.demo.stack import create_stack
+from scanner_runner.devtools.demo.stack import create_stack
 from tests.cfn.conftest import CFN
 
 # Set by the template but left out of the demo: optional policy inputs, and QScanner's location,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from scanner_runner.localbuild.executor import new_build_id
-from scanner_runner.localbuild.model import BuildJob
+from scanner_runner.devtools.localbuild.executor import new_build_id
+from scanner_runner.devtools.localbuild.model import BuildJob
 
 MakeJob = Callable[..., BuildJob]
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from scanner_runner.localbuild.errors import BuildspecError, LocalBuildError
-from scanner_runner.localbuild.executor import run_build
-from scanner_runner.localbuild.model import EnvVar
+from scanner_runner.devtools.localbuild.errors import BuildspecError, LocalBuildError
+from scanner_runner.devtools.localbuild.executor import run_build
+from scanner_runner.devtools.localbuild.model import EnvVar
 from tests.localbuild.conftest import MakeJob
 
 

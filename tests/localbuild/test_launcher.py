@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import BuildRequestError, LaunchError
 from dispatcher.imageref import ImageRef
-from scanner_runner.localbuild.launcher import LocalBuildLauncher, LocalProject
-from scanner_runner.localbuild.model import EnvVar
+from scanner_runner.devtools.localbuild.launcher import LocalBuildLauncher, LocalProject
+from scanner_runner.devtools.localbuild.model import EnvVar
 
+ROOT = Path(__file__).resolve().parents[2]
 BUILDSPEC = """version: 0.2
 env:
   exported-variables: [SEEN, RUNS]
@@ -21,6 +23,7 @@ phases:
     commands:
       - export SEEN="$IMAGE_REF|${IMAGE_DIGEST:-none}|$TRIGGER|$RESULTS_S3_BUCKET"
       - test -f pyproject.toml && test -d scanner_runner && test ! -e tests
+      - test ! -e scanner_runner/devtools && test ! -e scripts
       - cd /
       - export RUNS="$(python3 -c 'import scanner_runner; print(scanner_runner.__file__)')"
 """
@@ -29,12 +32,16 @@ phases:
 @pytest.fixture
 def project(tmp_path: Path) -> LocalProject:
     source = tmp_path / "checkout"
-    (source / "buildspecs").mkdir(parents=True)
+    for name in ("dispatcher", "scanner_runner", "scanner_runner/devtools", "tests"):
+        (source / name).mkdir(parents=True)
+        (source / name / "__init__.py").write_text("")
+    (source / "buildspecs").mkdir()
     (source / "buildspecs" / "scan.yml").write_text(BUILDSPEC)
-    (source / "scanner_runner").mkdir()
-    (source / "scanner_runner" / "__init__.py").write_text("")
-    (source / "tests").mkdir()
     (source / "pyproject.toml").write_text("[project]\n")
+    (source / "README.md").write_text("# checkout\n")
+    # the real packager: it decides which of these files a build gets
+    (source / "scripts").mkdir()
+    shutil.copy2(ROOT / "scripts" / "package.py", source / "scripts" / "package.py")
     return LocalProject(
         name="deployscan-scan",
         source_dir=source,
@@ -84,3 +91,13 @@ def test_refusals_raise_launch_errors(project: LocalProject) -> None:
     with pytest.raises(BuildRequestError):
         launcher.start(bad)
     assert launcher.pending == []
+
+
+def test_a_source_without_the_packager_or_a_bundle_file_is_refused(project: LocalProject) -> None:
+    launcher = LocalBuildLauncher(project)
+    (project.source_dir / "README.md").unlink()
+    with pytest.raises(LaunchError, match=r"missing file: README\.md"):
+        launcher.start(request())
+    (project.source_dir / "scripts" / "package.py").unlink()
+    with pytest.raises(LaunchError, match=r"no scripts/package\.py"):
+        launcher.start(request())

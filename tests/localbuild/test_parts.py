@@ -8,12 +8,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scanner_runner.localbuild import cache
-from scanner_runner.localbuild.buildspec import ReportSpec, parse_buildspec
-from scanner_runner.localbuild.errors import BuildspecError, SecretResolutionError
-from scanner_runner.localbuild.executor import run_build
-from scanner_runner.localbuild.reports import MAX_TEST_CASES, collect_report
-from scanner_runner.localbuild.secrets import SecretReference, resolve_secret
+from scanner_runner.devtools.localbuild import cache
+from scanner_runner.devtools.localbuild.buildspec import ReportSpec, parse_buildspec
+from scanner_runner.devtools.localbuild.errors import BuildspecError, SecretResolutionError
+from scanner_runner.devtools.localbuild.executor import run_build
+from scanner_runner.devtools.localbuild.reports import MAX_TEST_CASES, collect_report
+from scanner_runner.devtools.localbuild.secrets import SecretReference, resolve_secret
 from tests.localbuild.conftest import MakeJob
 
 ROOT = Path(__file__).resolve().parents[2]

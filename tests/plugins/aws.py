@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from scanner_runner.demo.motoserver import MotoServer
+from scanner_runner.devtools.demo.motoserver import MotoServer
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools.localregistry import LocalRegistry
 
 AUTH_USERNAME = "AWS"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from scanner_runner import imagebuild
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 from tests.registry.hostile import Hostile
 
 DPKG_STATUS = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\n\n"

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from scanner_runner import imagebuild
+from scanner_runner.devtools import imagebuild
 
 Route = Callable[["Handler"], None]
 

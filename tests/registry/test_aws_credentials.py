@@ -15,8 +15,8 @@ from botocore.stub import Stubber
 from requests.adapters import HTTPAdapter
 
 from dispatcher.imageref import ImageRef
-from scanner_runner import imagebuild
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.registry import PullError, pull
 from scanner_runner.registry.credentials import ecr_credentials, resolve_credentials
 

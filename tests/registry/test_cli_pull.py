@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scanner_runner import imagebuild
 from scanner_runner.cli import main
 from scanner_runner.cli.pull import ByteSize
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 from tests.registry.conftest import Pushed
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner_runner import imagebuild
+from scanner_runner.devtools import imagebuild
 from scanner_runner.registry import PullError, pull
 from scanner_runner.registry.media import OCI_INDEX, OCI_MANIFEST, digest_of
 from tests.registry.hostile import Handler, Hostile, Route, reply, send

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.registry import PullError, pull
 from scanner_runner.registry.media import digest_of
 from tests.registry.conftest import Pushed
@@ -172,7 +172,7 @@ def test_not_found_and_https_only_without_insecure(pushed: Pushed, tmp_path: Pat
 @pytest.fixture(scope="module")
 def auth_image(auth_registry: LocalRegistry) -> str:
     """An image in the auth registry; returns its reference."""
-    from scanner_runner import imagebuild
+    from scanner_runner.devtools import imagebuild
 
     img = imagebuild.image([imagebuild.layer({"etc/os-release": b"ID=debian\n"})])
     imagebuild.Pusher(auth_registry.url, auth=auth_registry.auth).push_image("sec/app", img, "1")

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
-from scanner_runner import imagebuild
 from scanner_runner.cli import main
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.report import load
 from scanner_runner.writers import FORMATS
 from tests.runner.archives import Archive, rootfs

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from dispatcher.imageref import ImageRef
-from scanner_runner import imagebuild
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.job import Runtime, ScanJob
-from scanner_runner.localregistry import LocalRegistry
 from scanner_runner.publish import Targets, make_clients
 from scanner_runner.report import TriggerInfo, load
 from scanner_runner.scan import Outcome, run_scan

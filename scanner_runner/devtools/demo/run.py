@@ -23,20 +23,20 @@ from dispatcher.model import Skip, Started
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
-from scanner_runner import imagebuild
-from scanner_runner.demo.events import demo_events
-from scanner_runner.demo.images import push_samples, samples
-from scanner_runner.demo.motoserver import ACCOUNT, MotoServer
-from scanner_runner.demo.stack import StackNames, create_stack
-from scanner_runner.demo.summary import Row, rows_for
-from scanner_runner.errors import DeployscanError
-from scanner_runner.localbuild.launcher import (
+from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.demo.events import demo_events
+from scanner_runner.devtools.demo.images import push_samples, samples
+from scanner_runner.devtools.demo.motoserver import ACCOUNT, MotoServer
+from scanner_runner.devtools.demo.stack import StackNames, create_stack
+from scanner_runner.devtools.demo.summary import Row, rows_for
+from scanner_runner.devtools.localbuild.launcher import (
     LocalBuildLauncher,
     LocalProject,
     build_image_environment,
 )
-from scanner_runner.localbuild.model import BuildResult, EnvVar
-from scanner_runner.localregistry import LocalRegistry
+from scanner_runner.devtools.localbuild.model import BuildResult, EnvVar
+from scanner_runner.devtools.localregistry import LocalRegistry
+from scanner_runner.errors import DeployscanError
 
 Echo = Callable[[str], None]
 INVENTORY_ONLY = "inventory only: no vulnerability data"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher import model as m
+from scanner_runner.devtools.localbuild.model import BuildResult
 from scanner_runner.errors import ReportError
-from scanner_runner.localbuild.model import BuildResult
 from scanner_runner.report import load
 
 COUNTS = ("SCAN_CRITICAL", "SCAN_HIGH", "SCAN_MEDIUM", "SCAN_LOW", "SCAN_INFO")

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from scanner_runner.localbuild.errors import BuildspecError
+from scanner_runner.devtools.localbuild.errors import BuildspecError
 
 PHASE_NAMES = ("install", "pre_build", "build", "post_build")
 PHASE_TYPES = {name: name.upper() for name in PHASE_NAMES}

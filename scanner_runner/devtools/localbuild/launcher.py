@@ -2,7 +2,8 @@
 
 `start(request)` does what `StartBuild` does for the scan project (the request's variables become
 PLAINTEXT overrides on top of the project's environment). Each build gets a fresh copy of the
-source, and that copy is what the build runs: it comes first on the build's PYTHONPATH, as
+runner bundle's files (the list the source's own `scripts/package.py` packages, so no devtools),
+and that copy is what the build runs: it comes first on the build's PYTHONPATH, as
 `pip install .` makes it in CodeBuild (the buildspec skips the install when the local "build
 image" already has `deployscan`, which would otherwise run the caller's own installed code).
 By default `start` runs the build to completion before it returns the build id; with
@@ -13,6 +14,7 @@ By default `start` runs the build to completion before it returns the build id; 
 from __future__ import annotations
 
 import itertools
+import runpy
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -22,14 +24,14 @@ from typing import Any
 
 from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError
-from scanner_runner.localbuild.errors import LocalBuildError
-from scanner_runner.localbuild.executor import PhaseSink, new_build_id, run_build
-from scanner_runner.localbuild.model import BuildJob, BuildResult, EnvVar
-from scanner_runner.localbuild.shell import OutputSink
+from scanner_runner.devtools.localbuild.errors import LocalBuildError
+from scanner_runner.devtools.localbuild.executor import PhaseSink, new_build_id, run_build
+from scanner_runner.devtools.localbuild.model import BuildJob, BuildResult, EnvVar
+from scanner_runner.devtools.localbuild.shell import OutputSink
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# What the project's source bundle holds (see the Makefile's `package`): the runner, installable.
-SOURCE_ENTRIES = ("pyproject.toml", "README.md", "dispatcher", "scanner_runner", "buildspecs")
+# The packager defines the runner bundle's members once; a local build's source is that list.
+PACKAGER = "scripts/package.py"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class LocalProject:
     """The emulated CodeBuild project: its source, environment and where builds may write."""
 
     name: str
-    source_dir: Path  # a checkout (or unpacked bundle) holding SOURCE_ENTRIES
+    source_dir: Path  # a checkout: its scripts/package.py says which files a build gets
     work_root: Path
     region: str = "us-east-1"
     account: str = "123456789012"
@@ -134,18 +136,25 @@ class LocalBuildLauncher:
         return result
 
 
+def bundle_members(source_dir: Path) -> list[str]:
+    """The runner bundle's files in source_dir (relative paths), as `make package` zips them."""
+    packager = source_dir / PACKAGER
+    if not packager.is_file():
+        raise LaunchError(f"{source_dir} has no {PACKAGER}: a local build needs a checkout")
+    # Run from the checkout, not imported: scripts/ is no package, and it is the source's own list.
+    rules = runpy.run_path(str(packager), run_name="deployscan_package")
+    try:
+        return list(rules["runner_members"](source_dir))
+    except rules["PackageError"] as exc:
+        raise LaunchError(f"{source_dir}: {exc}") from exc
+
+
 def copy_source(source_dir: Path, target: Path) -> Path:
-    """Lay out a fresh build source, as CodeBuild's DOWNLOAD_SOURCE does, and return it."""
+    """Lay out a fresh build source, as CodeBuild's DOWNLOAD_SOURCE of the bundle does."""
     target.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for entry in SOURCE_ENTRIES:
-        path = source_dir / entry
-        if path.is_dir():
-            shutil.copytree(path, target / entry, ignore=ignore)
-        elif path.is_file():
-            shutil.copy2(path, target / entry)
-    if not (target / "buildspecs").is_dir():
-        raise LaunchError(f"{source_dir} has no buildspecs/ folder")
+    for member in bundle_members(source_dir):
+        (target / member).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source_dir / member, target / member)
     return target
 
 

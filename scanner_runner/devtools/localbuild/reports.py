@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET  # files the build itself wrote, size-capped 
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner_runner.localbuild.buildspec import ReportSpec
+from scanner_runner.devtools.localbuild.buildspec import ReportSpec
 
 MAX_TEST_CASES = 500
 MAX_NAME_LENGTH = 1000

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scanner_runner.demo.images import SampleImage
+from scanner_runner.devtools.demo.images import SampleImage
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scanner_runner.localbuild.model import EnvVar
+from scanner_runner.devtools.localbuild.model import EnvVar
 
 ClientFactory = Callable[[str], Any]
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner_runner.localbuild.reports import Report
+from scanner_runner.devtools.localbuild.reports import Report
 
 ENV_TYPES = frozenset({"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"})
 # Build phases in CodeBuild's order (BatchGetBuilds `phases[].phaseType`).

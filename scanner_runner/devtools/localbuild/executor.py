@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from scanner_runner.localbuild import cache
-from scanner_runner.localbuild.buildspec import Buildspec, Phase, load_buildspec
-from scanner_runner.localbuild.errors import LocalBuildError, SecretResolutionError
-from scanner_runner.localbuild.model import ENV_TYPES, BuildJob, BuildResult, PhaseResult
-from scanner_runner.localbuild.reports import Report, collect_report
-from scanner_runner.localbuild.secrets import resolve_parameter, resolve_secret
-from scanner_runner.localbuild.shell import BuildShell, CommandTimeout, OutputSink
+from scanner_runner.devtools.localbuild import cache
+from scanner_runner.devtools.localbuild.buildspec import Buildspec, Phase, load_buildspec
+from scanner_runner.devtools.localbuild.errors import LocalBuildError, SecretResolutionError
+from scanner_runner.devtools.localbuild.model import ENV_TYPES, BuildJob, BuildResult, PhaseResult
+from scanner_runner.devtools.localbuild.reports import Report, collect_report
+from scanner_runner.devtools.localbuild.secrets import resolve_parameter, resolve_secret
+from scanner_runner.devtools.localbuild.shell import BuildShell, CommandTimeout, OutputSink
 
 PhaseSink = Callable[[str, str], None]  # (phase_type, status)
 ABORTING_PHASES = frozenset({"install", "pre_build"})

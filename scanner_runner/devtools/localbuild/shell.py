@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from scanner_runner.localbuild.errors import LocalBuildError
+from scanner_runner.devtools.localbuild.errors import LocalBuildError
 
 OutputSink = Callable[[str], None]
 SHELL_DIED = -1  # status reported when the shell itself is gone (a command ran `exit`)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.errors import aws_error_code
-from scanner_runner.localbuild.errors import SecretResolutionError
+from scanner_runner.devtools.localbuild.errors import SecretResolutionError
 
 _ARN_PARTS = 7  # arn:partition:secretsmanager:region:account:secret:name
 
