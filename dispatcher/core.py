@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from dispatcher import model as m
 from dispatcher.dedup import Memo
-from dispatcher.envelope import read_records
+from dispatcher.envelope import Record, read_records
 from dispatcher.execute import Clock, execute
 from dispatcher.launch import Launcher
 from dispatcher.logs import DECISION_LOGGER
@@ -69,14 +69,38 @@ def dispatch(
 
     Raises `EventError` only when `raw` is not an envelope at all.
     """
-    records = read_records(raw)
+    return dispatch_records(
+        read_records(raw), settings, resolver, cache=cache, launcher=launcher, clock=clock,
+        memo=memo, dry_run=dry_run,
+    )  # fmt: skip
+
+
+def dispatch_records(
+    records: list[Record],
+    settings: Settings,
+    resolver: Resolver,
+    *,
+    cache: ScanCacheTable | None = None,
+    launcher: Launcher | None = None,
+    clock: Clock = time.time,
+    memo: Memo | None = None,
+    dry_run: bool = False,
+) -> DispatchResult:
+    """`dispatch` for records already read; the result's records are in the same order."""
     decisions = plan(records, settings, resolver)
     if dry_run:
         outcomes: list[m.Result] = list(decisions)
     else:
         if cache is None or launcher is None:
             raise ValueError("executing needs a scan cache and a launcher")
-        outcomes = [*execute(decisions, settings, cache, launcher, clock, memo=memo)]
+        arrivals = {
+            r.record_id: r.delivery.sent_at
+            for r in records
+            if r.delivery is not None and r.delivery.sent_at is not None
+        }
+        outcomes = [
+            *execute(decisions, settings, cache, launcher, clock, memo=memo, arrivals=arrivals)
+        ]
     by_record: dict[int, list[m.Result]] = {index: [] for index in range(len(records))}
     index_of: dict[str, int] = {}
     for index, record in enumerate(records):

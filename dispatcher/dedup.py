@@ -2,7 +2,9 @@
 
 `ScanCacheTable` (dispatcher.scancache) owns the item and its conditional writes; here are the
 lease ids, the launch window, and `Memo`: a short-lived in-memory record of keys already held,
-so duplicates inside one warm Lambda cost no call at all.
+so duplicates inside one warm Lambda cost no call at all; and what it knows about build capacity:
+a recent refusal (a warm Lambda asks StartBuild at most once per CAPACITY_HOLD_SECONDS while the
+project is full) and the capacity line (who waits longest; it is read at most that often).
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ import uuid
 # A lease first lasts as long as one Lambda invocation can (15 min); once StartBuild returned a
 # build id it is extended to LEASE_MINUTES. A dispatcher that dies in between blocks no longer.
 LAUNCH_WINDOW_SECONDS = 15 * 60
+# After StartBuild refused for capacity, this process defers launches this long without asking:
+# a wave of hundreds waiting then costs a few refused calls a minute, and a freed slot stays
+# unused for seconds at most (a build runs for minutes).
+CAPACITY_HOLD_SECONDS = 10.0
+# The capacity line (ScanCacheTable.line): messages sent within LINE_SLACK_SECONDS of the oldest
+# one waiting form its generation; younger ones wait until that generation has its builds. A
+# generation that stops being refused (all started) releases the line after LINE_SECONDS.
+LINE_SLACK_SECONDS = 300.0
+LINE_SECONDS = 180.0
 
 
 def new_lease_id() -> str:
@@ -25,6 +36,8 @@ class Memo:
     def __init__(self, seconds: float = 60.0) -> None:
         self._seconds = seconds
         self._held: dict[str, tuple[float, str]] = {}
+        self._full_until = float("-inf")
+        self._line: tuple[float, float | None] | None = None  # (read at, generation end)
 
     def get(self, key: str, now: float) -> str | None:
         """The remembered reason, while fresh."""
@@ -38,3 +51,25 @@ class Memo:
         if len(self._held) > 10_000:
             self._held = {k: v for k, v in self._held.items() if v[0] >= now}
         self._held[key] = (now + self._seconds, reason)
+
+    def capacity_full(self, now: float) -> bool:
+        """True while a capacity refusal is recent enough to defer without asking."""
+        return now < self._full_until
+
+    def hold_capacity(self, now: float) -> None:
+        """StartBuild refused for capacity at `now`."""
+        self._full_until = now + CAPACITY_HOLD_SECONDS
+
+    def line(self, now: float) -> tuple[bool, float | None]:
+        """(known, generation end) of the capacity line read in the last CAPACITY_HOLD_SECONDS."""
+        if self._line is None or now - self._line[0] >= CAPACITY_HOLD_SECONDS:
+            return False, None
+        return True, self._line[1]
+
+    def note_line(self, now: float, end: float | None) -> None:
+        """Remember the line as just read; `forget_line` after changing it."""
+        self._line = (now, end)
+
+    def forget_line(self) -> None:
+        """The line changed: read it again next time."""
+        self._line = None

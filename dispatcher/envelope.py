@@ -1,18 +1,30 @@
 """Reading what arrives: one EventBridge event, a JSON array of events, or an SQS batch.
 
 Each item becomes a `Record`; an item that cannot be read is a `Record` with an error, so one bad
-SQS message is one failed item and never a failed batch.
+SQS message is one failed item and never a failed batch. An SQS record keeps its `Delivery` (body,
+receipt handle, queue, receive count, sent time): what settling the message afterwards needs.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dispatcher.errors import EventError
 
 MAX_BODY_BYTES = 1024 * 1024  # SQS's own maximum message size
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How SQS delivered a record: what it takes to delay the message or dead-letter it."""
+
+    body: str
+    receipt_handle: str | None = None
+    queue_arn: str | None = None
+    receive_count: int = 1
+    sent_at: float | None = None  # epoch seconds when SQS stored the message (SentTimestamp)
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,7 @@ class Record:
     record_id: str
     event: dict[str, Any] | None
     error: str | None = None
+    delivery: Delivery | None = None
 
 
 def read_records(raw: object) -> list[Record]:
@@ -45,7 +58,7 @@ def _unique(records: list[Record]) -> list[Record]:
     for index, record in enumerate(records):
         unique = record
         if record.record_id in seen:
-            unique = Record(f"{record.record_id}#{index}", record.event, record.error)
+            unique = replace(record, record_id=f"{record.record_id}#{index}")
         seen.add(unique.record_id)
         out.append(unique)
     return out
@@ -67,12 +80,36 @@ def _sqs(item: object, index: int) -> Record:
     body = item.get("body")
     if not isinstance(body, str):
         return Record(record_id, None, "SQS record has no string body")
+    delivery = _delivery(item, body)
     if len(body) > MAX_BODY_BYTES:
-        return Record(record_id, None, "SQS body larger than 1 MiB")
+        return Record(record_id, None, "SQS body larger than 1 MiB", delivery)
     try:
         event = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting depth
-        return Record(record_id, None, f"SQS body is not JSON: {type(exc).__name__}: {exc}"[:300])
+        error = f"SQS body is not JSON: {type(exc).__name__}: {exc}"[:300]
+        return Record(record_id, None, error, delivery)
     if not isinstance(event, dict):
-        return Record(record_id, None, f"SQS body is a JSON {type(event).__name__}, not an event")
-    return Record(record_id, event)
+        error = f"SQS body is a JSON {type(event).__name__}, not an event"
+        return Record(record_id, None, error, delivery)
+    return Record(record_id, event, delivery=delivery)
+
+
+def _delivery(item: dict[str, Any], body: str) -> Delivery:
+    attributes = item.get("attributes")
+    attributes = attributes if isinstance(attributes, dict) else {}
+    handle, arn = item.get("receiptHandle"), item.get("eventSourceARN")
+    sent_ms = _whole(attributes.get("SentTimestamp"))
+    return Delivery(
+        body=body,
+        receipt_handle=handle if isinstance(handle, str) and handle else None,
+        queue_arn=arn if isinstance(arn, str) and arn.startswith("arn:") else None,
+        receive_count=_whole(attributes.get("ApproximateReceiveCount")) or 1,
+        sent_at=sent_ms / 1000 if sent_ms else None,
+    )
+
+
+def _whole(value: object) -> int | None:
+    """A non-negative whole number sent as a string, as SQS attributes are."""
+    if isinstance(value, str) and value.isdigit() and len(value) <= 16:
+        return int(value)
+    return None

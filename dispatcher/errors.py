@@ -47,12 +47,14 @@ class LookupFailed(ResolveError):
 class LaunchError(DeployscanError):
     """A build could not be started; the event must be retried.
 
-    `throttled` is True when AWS said "not now" (account build limit, API throttling).
+    `throttled` is True when AWS said "not now"; `capacity` when that was CodeBuild's build limit
+    (the project's concurrent builds or the account's build queue), which waits, not fails.
     """
 
-    def __init__(self, message: str, *, throttled: bool = False) -> None:
+    def __init__(self, message: str, *, throttled: bool = False, capacity: bool = False) -> None:
         super().__init__(message)
-        self.throttled = throttled
+        self.throttled = throttled or capacity
+        self.capacity = capacity
 
 
 class BuildRequestError(LaunchError, BuildVariableError):
@@ -64,6 +66,10 @@ class BuildRequestError(LaunchError, BuildVariableError):
 
 class CacheError(DeployscanError):
     """The scan-cache table could not be read or written."""
+
+
+class QueueError(DeployscanError):
+    """An SQS call that settles a message (delay it, dead-letter it) failed."""
 
 
 def aws_error_code(exc: BaseException) -> str:

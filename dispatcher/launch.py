@@ -11,10 +11,13 @@ from typing import Any, Protocol
 from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError, aws_error_code
 
+# StartBuild's only modelled limit error. AWS documents that a project at its concurrent-build
+# limit refuses new builds and an account whose build queue is full refuses them too; both are
+# capacity: the record waits for a free slot (docs/dispatcher.md, "Deploy waves").
+CAPACITY_CODES = frozenset({"AccountLimitExceededException"})
 # Error codes meaning "try again later": the SQS message is retried, the lease released.
 THROTTLING_CODES = frozenset(
     {
-        "AccountLimitExceededException",
         "ThrottlingException",
         "Throttling",
         "TooManyRequestsException",
@@ -28,7 +31,7 @@ class Launcher(Protocol):
     """Starts one scan build; implemented by CodeBuild and by the demo's local executor."""
 
     def start(self, request: BuildRequest) -> str:
-        """Start the build and return its id; raise `LaunchError` (with `.throttled`)."""
+        """Start the build and return its id; raise `LaunchError` (`.capacity`, `.throttled`)."""
         ...
 
 
@@ -53,6 +56,7 @@ class CodeBuildLauncher:
             raise LaunchError(
                 f"StartBuild failed for {request.image}: {code}",
                 throttled=code in THROTTLING_CODES,
+                capacity=code in CAPACITY_CODES,
             ) from exc
         build_id = response.get("build", {}).get("id")
         if not isinstance(build_id, str) or not build_id:

@@ -14,7 +14,8 @@ from dispatcher.buildvars import BuildRequest
 
 MAX_IMAGE_TEXT = 300  # how much of a hostile reference a decision line repeats
 
-# Skip reasons. Those in RETRY_REASONS make the SQS record a batch item failure.
+# Skip reasons. A skip with `retry=True` makes its SQS record wait and come back (or, for the
+# POISON_REASONS, go to the dead-letter queue at once: they never improve with time).
 INVALID_IMAGE_REFERENCE = "invalid-image-reference"
 NEEDS_LOOKUP = "needs-lookup"
 LOOKUP_FAILED = "lookup-failed"
@@ -36,9 +37,12 @@ INVALID_BUILD_REQUEST = "invalid-build-request"
 ALREADY_SCANNED = "already-scanned"
 SCAN_IN_PROGRESS = "scan-in-progress"
 LAUNCH_THROTTLED = "launch-throttled"
+CAPACITY_FULL = "capacity-full"
 LAUNCH_FAILED = "launch-failed"
 DEDUP_UNAVAILABLE = "dedup-unavailable"
 STARTED = "started"
+POISON_REASONS = frozenset({UNREADABLE_RECORD, INVALID_EVENT})
+CAPACITY_REASONS = frozenset({CAPACITY_FULL})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ digest is known, else `ref#<normalised reference>`. Attributes:
                     then; for error (or a verdict whose reports or alert did not go out) it is
                     the completion time, so the next deploy rescans.
   image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}
+One more item, `line#capacity`: the line of SQS messages waiting for a free build slot.
+  line_oldest  epoch ms (SentTimestamp) of the oldest message StartBuild refused for capacity
+  line_end     line_oldest + the caller's slack: messages sent later wait behind that generation
+  expires_at   the line counts while this has not passed; every refusal in its generation renews it
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ _N = {
     "#img": "image",
     "#uri": "report_uri",
     "#cnt": "counts",
+    "#old": "line_oldest",
+    "#end": "line_end",
 }
+LINE_KEY = "line#capacity"
 # Free: no item; or its TTL passed (an expired lease or an expired completed scan); or its
 # in-flight lease expired (crashed build); or the last scan ended in error; or the completed scan
 # is older than the caller's TTL.
@@ -148,15 +155,11 @@ class ScanCacheTable:
 
     def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
         """Record the build id on our lease and extend it to `seconds` from now."""
-        expression = "SET #bid = :b, #upd = :now, #lease = :exp, #exp = :exp"
-        self._write(
-            "UpdateItem",
+        self._update(
             key,
-            Key={PARTITION_KEY: {"S": key}},
-            UpdateExpression=expression,
-            ConditionExpression=_OURS,
-            ExpressionAttributeNames=_names(expression + _OURS),
-            ExpressionAttributeValues={
+            "SET #bid = :b, #upd = :now, #lease = :exp, #exp = :exp",
+            _OURS,
+            {
                 ":b": {"S": build_id},
                 ":now": {"N": str(int(now))},
                 ":exp": {"N": str(int(now) + seconds)},
@@ -182,21 +185,15 @@ class ScanCacheTable:
     def record(self, key: str, verdict: Verdict, *, now: float, keep_seconds: int) -> None:
         """Write a finished scan's verdict; it suppresses rescans for `keep_seconds` (0: none)."""
         epoch = int(now)
-        counts = {s: {"N": str(n)} for s, n in verdict.counts.items()}
-        expression = (
-            "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
-            "#upd = :now, #bid = :build, #img = :image REMOVE #lease"
-        )
-        self._write(
-            "UpdateItem",
+        self._update(
             key,
-            Key={PARTITION_KEY: {"S": key}},
-            UpdateExpression=expression,
-            ExpressionAttributeNames=_names(expression),
-            ExpressionAttributeValues={
+            "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
+            "#upd = :now, #bid = :build, #img = :image REMOVE #lease",
+            "",
+            {
                 ":status": {"S": verdict.status},
                 ":expires": {"N": str(epoch + max(0, keep_seconds))},
-                ":counts": {"M": counts},
+                ":counts": {"M": {s: {"N": str(n)} for s, n in verdict.counts.items()}},
                 ":uri": {"S": verdict.report_uri or "-"},
                 ":now": {"N": str(epoch)},
                 ":build": {"S": verdict.build_id or "local"},
@@ -204,17 +201,33 @@ class ScanCacheTable:
             },
         )
 
+    def line(self, now: float) -> float | None:
+        """Epoch seconds when the generation heading the capacity line ends; None: no line."""
+        item = self._get(LINE_KEY)
+        if _number(item, TTL_ATTRIBUTE) < now or _text(item, "line_end") is None:
+            return None
+        return _number(item, "line_end") / 1000
+
+    def wait_in_line(self, sent_at: float, now: float, *, slack: float, seconds: float) -> None:
+        """A message sent at `sent_at` was refused for capacity: it heads the line when it is
+        older than the head (or the line lapsed), else it keeps its generation's line alive."""
+        sent = int(sent_at * 1000)
+        values = {":s": {"N": str(sent)}, ":until": {"N": str(int(now + seconds))}}
+        refused = self._update(
+            LINE_KEY,
+            "SET #old = :s, #end = :e, #exp = :until",
+            "attribute_not_exists(#pk) OR #exp < :now OR #old > :s",
+            {**values, ":e": {"N": str(sent + int(slack * 1000))}, ":now": {"N": str(int(now))}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        line = (refused or {}).get("Item", {})
+        # An older generation heads a live line: renew it if ours, once half its time is gone.
+        if _number(line, "line_end") >= sent and _number(line, TTL_ATTRIBUTE) < now + seconds / 2:
+            self._update(LINE_KEY, "SET #exp = :until", "#end >= :s", values)
+
     def lookup(self, key: str, now: float) -> CachedScan | None:
         """The item for `key` while it still suppresses a build (completed or in flight)."""
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
-            )
-        except Exception as exc:  # botocore errors, wrapped once at this seam
-            raise CacheError(
-                f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
-            ) from exc
-        item = response.get("Item") or {}
+        item = self._get(key)
         status = _text(item, "status")
         if status in COMPLETED_STATUSES:
             live, stamp = _number(item, TTL_ATTRIBUTE) > now, _text(item, "completed_at")
@@ -234,6 +247,35 @@ class ScanCacheTable:
             report_uri=_text(item, "report_uri"),
             counts={k: int(_number(counts, k)) for k in counts},
         )
+
+    def _update(
+        self, key: str, expression: str, condition: str, values: dict[str, Any], **extra: Any
+    ) -> dict[str, Any] | None:
+        """One UpdateItem, conditional unless `condition` is empty (see `_write`)."""
+        if condition:
+            extra["ConditionExpression"] = condition
+        return self._write(
+            "UpdateItem",
+            key,
+            Key={PARTITION_KEY: {"S": key}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=_names(expression + condition),
+            ExpressionAttributeValues=values,
+            **extra,
+        )
+
+    def _get(self, key: str) -> dict[str, Any]:
+        """The item (empty when there is none), read consistently."""
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
+            )
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            raise CacheError(
+                f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
+            ) from exc
+        item = response.get("Item")
+        return item if isinstance(item, dict) else {}
 
     def _write(self, operation: str, key: str, **request: Any) -> dict[str, Any] | None:
         """One conditional write; the refusal's response when its condition failed, else None.

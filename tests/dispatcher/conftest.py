@@ -77,16 +77,21 @@ def table_items(client: Any) -> dict[str, dict[str, Any]]:
 
 
 class RecordingLauncher:
-    """A `Launcher` that records requests; `throttle(n)` makes the next n calls throttle."""
+    """A `Launcher` that records requests; `throttle(n)` makes the next n calls throttle,
+    `refuse(n)` makes them meet the project's concurrent-build limit."""
 
     def __init__(self) -> None:
         self.requests: list[BuildRequest] = []
         self.attempts = 0
         self._throttle_next = 0
+        self._refuse_next = 0
         self._lock = threading.Lock()
 
     def throttle(self, count: int) -> None:
         self._throttle_next = count
+
+    def refuse(self, count: int) -> None:
+        self._refuse_next = count
 
     def start(self, request: BuildRequest) -> str:
         request.environment()
@@ -94,9 +99,43 @@ class RecordingLauncher:
             self.attempts += 1
             if self._throttle_next > 0:
                 self._throttle_next -= 1
-                raise LaunchError("AccountLimitExceededException", throttled=True)
+                raise LaunchError("ThrottlingException", throttled=True)
+            if self._refuse_next > 0:
+                self._refuse_next -= 1
+                raise LaunchError("AccountLimitExceededException", capacity=True)
             self.requests.append(request)
             return f"deployscan-scan:{len(self.requests)}"
+
+
+def sqs_record(
+    event: Any, message_id: str, *, sent_at: float, receives: int = 1, body: str | None = None
+) -> dict[str, Any]:
+    """One record of an SQS batch as the Lambda event source mapping delivers it."""
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}-{receives}",
+        "body": json.dumps(event) if body is None else body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receives),
+            "SentTimestamp": str(int(sent_at * 1000)),
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": str(int(sent_at * 1000)),
+        },
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:deployscan-events",
+        "awsRegion": REGION,
+    }
+
+
+def image_event(number: int) -> dict[str, Any]:
+    """A RUNNING task of one service whose one image is number `number` (distinct digests)."""
+    event = load_event("ecs-task-running.json")
+    event["id"] = f"evt-{number}"
+    event["detail"]["containers"] = [
+        {"name": "app", "image": f"{ECR}/svc{number}:1", "imageDigest": f"sha256:{number:064x}"}
+    ]
+    return event
 
 
 def create_project(client: Any, name: str) -> None:

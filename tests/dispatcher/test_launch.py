@@ -123,20 +123,23 @@ def test_start_build_sends_exactly_the_overrides_and_token() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "throttled"),
+    ("code", "throttled", "capacity"),
     [
-        ("AccountLimitExceededException", True),
-        ("ThrottlingException", True),
-        ("InvalidInputException", False),
-        ("ResourceNotFoundException", False),
+        # The project at its concurrent-build limit, or the account's build queue full.
+        ("AccountLimitExceededException", True, True),
+        ("ThrottlingException", True, False),
+        ("InvalidInputException", False, False),
+        ("ResourceNotFoundException", False, False),
     ],
 )
-def test_start_build_errors_become_launch_errors(code: str, throttled: bool) -> None:
+def test_start_build_errors_become_launch_errors(
+    code: str, throttled: bool, capacity: bool
+) -> None:
     launcher, stub = _stubbed()
     stub.add_client_error("start_build", service_error_code=code, http_status_code=400)
     with stub, pytest.raises(LaunchError) as info:
         launcher.start(_request())
-    assert info.value.throttled is throttled
+    assert (info.value.throttled, info.value.capacity) == (throttled, capacity)
     assert code in str(info.value)
 
 
