@@ -1,8 +1,9 @@
 """The Lambda entry point: a thin edge over `dispatcher.core.dispatch`.
 
 Settings, clients and the in-process memo are built once per cold start; a resolver (with its
-lookup caches and assumed-role sessions) is built per invocation. SQS batches get a partial-batch
-response, so only the messages that failed are retried.
+lookup caches and assumed-role sessions) is built per invocation. SQS batches go through
+`dispatcher.batch.handle_batch`: a partial-batch response, waiting messages hidden with a backoff,
+poison sent to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 import boto3
 
+from dispatcher.batch import handle_batch
 from dispatcher.core import dispatch
 from dispatcher.dedup import Memo
 from dispatcher.errors import DeployscanError
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.logs import configure
+from dispatcher.requeue import SqsQueue
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
@@ -32,6 +35,7 @@ class Runtime:
     session: boto3.session.Session
     cache: ScanCacheTable
     launcher: CodeBuildLauncher
+    queue: SqsQueue
     memo: Memo
 
 
@@ -46,6 +50,7 @@ def runtime() -> Runtime:
         session=session,
         cache=ScanCacheTable(session.client("dynamodb"), settings.cache_table),
         launcher=CodeBuildLauncher(session.client("codebuild")),
+        queue=SqsQueue(session.client("sqs")),
         memo=Memo(),
     )
 
@@ -56,14 +61,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     resolver = AwsResolver(
         run.session, run.settings.cross_account_role_name, home_account=_own_account(context)
     )
+    if isinstance(event, dict) and "Records" in event:
+        return handle_batch(
+            event, run.settings, resolver, cache=run.cache, launcher=run.launcher,
+            queue=run.queue, memo=run.memo,
+        )  # fmt: skip
     result = dispatch(
         event, run.settings, resolver, cache=run.cache, launcher=run.launcher, memo=run.memo
     )
-    failures = result.batch_item_failures()
-    if failures and not (isinstance(event, dict) and "Records" in event):
+    if failures := result.batch_item_failures():
         # A direct (asynchronous) invocation has no partial response: fail it so Lambda retries.
         raise DeployscanError(f"{len(failures)} event(s) could not be dispatched")
-    return {"batchItemFailures": failures}
+    return {"batchItemFailures": []}
 
 
 def _own_account(context: Any) -> str | None:

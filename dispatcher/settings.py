@@ -15,6 +15,9 @@ DEFAULT_CACHE_TTL_HOURS = 24
 # Above the longest scan build the stack allows (480 min) plus its queue timeout (60 min), so a
 # live build keeps its lease; cfn/scanner.yaml's LeaseMinutes default is the same (a test checks).
 DEFAULT_LEASE_MINUTES = 600
+# How long a record that could not be launched yet keeps waiting (cfn/scanner.yaml MaxWaitHours
+# has the same default; the queue's retention is above the parameter's maximum).
+DEFAULT_MAX_WAIT_HOURS = 24
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -81,11 +84,18 @@ class Settings:
     lease_minutes: int = DEFAULT_LEASE_MINUTES
     filters: Filters = Filters()
     log_level: str = "INFO"
+    max_wait_hours: int = DEFAULT_MAX_WAIT_HOURS
+    dead_letter_queue_url: str | None = None
 
     @property
     def lease_seconds(self) -> int:
         """How long an in-flight lease blocks other launches of the same image."""
         return self.lease_minutes * 60
+
+    @property
+    def max_wait_seconds(self) -> int:
+        """How long an SQS message that could not be launched yet is retried."""
+        return self.max_wait_hours * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_execution: bool = True) -> Settings:
@@ -111,4 +121,6 @@ class Settings:
             lease_minutes=_positive_int(env, "LEASE_MINUTES", DEFAULT_LEASE_MINUTES),
             filters=filters,
             log_level=level,
+            max_wait_hours=_positive_int(env, "MAX_WAIT_HOURS", DEFAULT_MAX_WAIT_HOURS),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip() or None,
         )

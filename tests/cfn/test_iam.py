@@ -119,6 +119,7 @@ def test_the_derivation_sees_the_calls_we_know_about() -> None:
     dispatcher = _calls(["dispatcher.handler"]).actions(NOT_AWS)
     assert {"codebuild:StartBuild", "dynamodb:PutItem", "ecs:DescribeTaskDefinition"} <= dispatcher
     assert {"lambda:GetFunction", "ecr:DescribeImages", "sts:AssumeRole"} <= dispatcher
+    assert {"sqs:ChangeMessageVisibility", "sqs:SendMessage"} <= dispatcher
     runner = _calls(["scanner_runner.cli.scan"]).actions(NOT_AWS)
     assert {"s3:PutObject", "sns:Publish", "ecr:GetAuthorizationToken"} <= runner
 

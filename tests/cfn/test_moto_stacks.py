@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto.cloudformation.parsing import get_model_map
 
+from dispatcher.retry import QUEUE_MAX_RECEIVES
 from tests.cfn.conftest import load_event, load_template
 from tests.cfn.test_patterns import EXPECTED_ROUTE
 
@@ -110,7 +111,7 @@ def test_scanner_stack_creates_its_supported_resources() -> None:
     sqs = boto3.client("sqs", region_name=REGION)
     attrs = sqs.get_queue_attributes(QueueUrl=created["EventQueue"], AttributeNames=["All"])
     redrive = json.loads(attrs["Attributes"]["RedrivePolicy"])
-    assert redrive["maxReceiveCount"] == 5
+    assert redrive["maxReceiveCount"] == QUEUE_MAX_RECEIVES
     assert redrive["deadLetterTargetArn"].endswith(created["DeadLetterQueue"].rsplit("/", 1)[1])
     function = boto3.client("lambda", region_name=REGION).get_function(
         FunctionName=created["Dispatcher"]

@@ -30,9 +30,11 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     create_table(boto3.client("dynamodb", region_name=HOME_REGION), "scan-cache")
     codebuild = boto3.client("codebuild", region_name=HOME_REGION)
     create_project(codebuild, "deployscan-scan")
+    dlq = boto3.client("sqs", region_name=HOME_REGION).create_queue(QueueName="deployscan-dlq")
     for name, value in {
         "SCAN_PROJECT_NAME": "deployscan-scan",
         "SCAN_CACHE_TABLE": "scan-cache",
+        "DEAD_LETTER_QUEUE_URL": dlq["QueueUrl"],
         "CROSS_ACCOUNT_ROLE_NAME": "deployscan-read",
         "EXCLUDE_REPOSITORIES": "library/busybox",
         "LOG_LEVEL": "INFO",
@@ -48,12 +50,17 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         h.setFormatter(formatter)
 
 
-def test_sqs_batch_reports_only_the_unreadable_message(
+def test_sqs_batch_sends_the_unreadable_message_to_the_dead_letter_queue(
     deployed: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=DECISION_LOGGER)
     response = handler.lambda_handler(load_event("sqs-batch.json"), Context())
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    assert response == {"batchItemFailures": []}
+    sqs = boto3.client("sqs", region_name=HOME_REGION)
+    dlq = sqs.get_queue_url(QueueName="deployscan-dlq")["QueueUrl"]
+    (dead,) = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert dead["Body"] == "{not json"
+    assert dead["MessageAttributes"]["deployscan-message-id"]["StringValue"] == "m-2"
     builds = deployed.list_builds_for_project(projectName="deployscan-scan")["ids"]
     assert len(builds) == 2
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records

@@ -22,6 +22,8 @@ def test_defaults() -> None:
     assert settings.cross_account_role_name is None
     assert settings.filters == Filters()
     assert settings.log_level == "INFO"
+    assert (settings.max_wait_hours, settings.max_wait_seconds) == (24, 86400)
+    assert settings.dead_letter_queue_url is None
 
 
 def test_everything_set() -> None:
@@ -37,8 +39,12 @@ def test_everything_set() -> None:
             "INCLUDE_CLUSTERS": "",
             "EXCLUDE_FUNCTIONS": "tmp-*,test-*",
             "LOG_LEVEL": "debug",
+            "MAX_WAIT_HOURS": "6",
+            "DEAD_LETTER_QUEUE_URL": " https://sqs.eu-central-1.amazonaws.com/1/dlq ",
         }
     )
+    assert settings.max_wait_seconds == 6 * 3600
+    assert settings.dead_letter_queue_url == "https://sqs.eu-central-1.amazonaws.com/1/dlq"
     assert settings.cache_ttl_hours == 6 and settings.lease_seconds == 7200
     assert settings.cross_account_role_name == "deployscan-read"
     assert settings.filters.include_repositories == ("shop/*", "team-*/api")
@@ -55,6 +61,7 @@ def test_everything_set() -> None:
         {"SCAN_PROJECT_NAME": "p"},
         {**ENV, "CACHE_TTL_HOURS": "a day"},
         {**ENV, "LEASE_MINUTES": "0"},
+        {**ENV, "MAX_WAIT_HOURS": "-1"},
         {**ENV, "LOG_LEVEL": "LOUD"},
     ],
 )

@@ -1,0 +1,55 @@
+"""An SQS batch from Lambda, end to end: oldest first -> dispatch -> settle -> partial response.
+
+The core of the Lambda edge for SQS: clients, clock and randomness are passed in, so the tests and
+the deploy-wave benchmark run exactly this.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+from dispatcher.core import dispatch_records
+from dispatcher.dedup import Memo
+from dispatcher.envelope import Record, read_records
+from dispatcher.execute import Clock
+from dispatcher.launch import Launcher
+from dispatcher.requeue import SqsQueue, carry_out
+from dispatcher.resolve import Resolver
+from dispatcher.retry import Uniform, settle
+from dispatcher.scancache import ScanCacheTable
+from dispatcher.settings import Settings
+
+
+def handle_batch(
+    raw: object,
+    settings: Settings,
+    resolver: Resolver,
+    *,
+    cache: ScanCacheTable,
+    launcher: Launcher,
+    queue: SqsQueue,
+    clock: Clock = time.time,
+    memo: Memo | None = None,
+    uniform: Uniform = random.uniform,
+) -> dict[str, list[dict[str, str]]]:
+    """Dispatch the batch, then delay or dead-letter each failed message; Lambda's response.
+
+    Raises `EventError` only when `raw` is not an envelope at all.
+    """
+    # Oldest first: when a build slot frees up, the message that waited longest asks first.
+    records = sorted(read_records(raw), key=_sent_at)
+    result = dispatch_records(
+        records, settings, resolver, cache=cache, launcher=launcher, clock=clock, memo=memo
+    )
+    settlements = settle(
+        zip(records, result.records, strict=True), clock(), settings.max_wait_seconds, uniform
+    )
+    failed = carry_out(settlements, queue, settings.dead_letter_queue_url)
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in dict.fromkeys(failed)]}
+
+
+def _sent_at(record: Record) -> float:
+    delivery = record.delivery
+    return delivery.sent_at if delivery and delivery.sent_at is not None else math.inf
