@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dispatcher.buildvars import IMAGE_PLATFORM
+from dispatcher.buildvars import IMAGE_PLATFORM, PULL_ROLE_ARN, REGISTRY_CREDENTIALS_ARN
 from dispatcher.exitcodes import ExitCode
 from scanner_runner.errors import PullError
 from scanner_runner.registry import DEFAULT_PLATFORM, FORMATS
@@ -98,8 +98,8 @@ def pull(
             platform=platform or env.get(IMAGE_PLATFORM.name) or DEFAULT_PLATFORM,
             fmt=fmt,
             creds=creds,
-            registry_credentials_arn=env.get("REGISTRY_CREDENTIALS_ARN") or None,
-            pull_role_arn=env.get("PULL_ROLE_ARN") or None,
+            registry_credentials_arn=env.get(REGISTRY_CREDENTIALS_ARN.name) or None,
+            pull_role_arn=env.get(PULL_ROLE_ARN.name) or None,
             insecure_registries=[h.strip() for h in insecure_hosts if h.strip()],
             max_size=max_size,
             progress=sys.stderr.isatty() and not (env.get("CI") or env.get("CODEBUILD_BUILD_ID")),

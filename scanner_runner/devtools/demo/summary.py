@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher import model as m
+from dispatcher.buildvars import SCAN_COUNTS, SCAN_REPORT_URI, SCAN_STATUS
 from scanner_runner.devtools.localbuild.model import BuildResult
 from scanner_runner.errors import ReportError
 from scanner_runner.report import load
 
-COUNTS = ("SCAN_CRITICAL", "SCAN_HIGH", "SCAN_MEDIUM", "SCAN_LOW", "SCAN_INFO")
 HEADERS = ("image", "trigger", "digest", "verdict", "c/h/m/l/i", "report")
 
 
@@ -69,8 +69,8 @@ def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path
     request = outcome.build.request
     exported = result.exported_variables if result else {}
     html = _copy_reports(result, request.image.repository, reports_dir) if result else None
-    verdict = exported.get("SCAN_STATUS", "error")
-    counts = "/".join(exported.get(name, "?") for name in COUNTS)
+    verdict = exported.get(SCAN_STATUS, "error")
+    counts = "/".join(exported.get(name, "?") for name in SCAN_COUNTS)
     digest = request.digest
     report_file = html.with_name("report.json") if html else None
     if report_file and report_file.is_file():
@@ -89,7 +89,7 @@ def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path
         digest=_short_digest(digest),
         verdict=verdict,
         counts=counts,
-        report_uri=exported.get("SCAN_REPORT_URI", ""),
+        report_uri=exported.get(SCAN_REPORT_URI, ""),
         html=html,
     )
 
