@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -277,11 +277,3 @@ def load(path: Path) -> ScanReport:
     if not isinstance(data, dict):
         raise ReportError(f"not a deployscan report: {path}")
     return ScanReport.from_dict(data)
-
-
-def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
-    """Counts per severity name (all severities present, zero when none)."""
-    counts = dict.fromkeys(SEVERITIES, 0)
-    for finding in findings:
-        counts[finding.severity] = counts.get(finding.severity, 0) + 1
-    return counts
