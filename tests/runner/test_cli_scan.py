@@ -215,6 +215,7 @@ def test_scan_image_from_a_private_registry_uses_the_docker_login(
     result = invoke(args, env | {"DOCKER_CONFIG": str(tmp_path / "docker")})
     assert result.exit_code == 0, result.output
     assert load(tmp_path / "out" / "report.json").image.digest == img.digest
+    assert auth_registry.password is not None
     assert auth_registry.password not in without.output + result.output
 
 
@@ -244,4 +245,5 @@ def test_qualys_secret_registry_login_is_used_even_when_the_token_is_in_the_env(
     result = invoke(args, env)
     assert result.exit_code == 0, result.output
     assert load(tmp_path / "out" / "report.json").image.digest == img.digest
+    assert auth_registry.password is not None
     assert auth_registry.password not in result.output

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from scanner_runner.errors import ScannerError
+from scanner_runner.report import Finding
 from scanner_runner.scanners.interface import (
     QualysCredentials,
     ScannerOptions,
@@ -35,7 +36,7 @@ def test_findings_follow_the_severity_fallback_chain(
     double: DoubleRun, make_options: Options, make_request: Request, oci_archive: Archive
 ) -> None:
     result = scan(double, make_options, make_request, "findings")
-    by_id = {}
+    by_id: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_id.setdefault(finding.id, []).append(finding)
     assert by_id["38001"][0].severity == "critical"  # result.properties.severity

@@ -158,7 +158,7 @@ def test_published_report_names_its_own_uri(
     session = boto3.session.Session(region_name="us-east-1")
     session.client("s3").create_bucket(Bucket="results-bucket")
     targets = Targets(bucket="results-bucket", prefix="scans")
-    values = {
+    values: dict[str, Any] = {
         "output_dir": tmp_path / "out",
         "scanner": "qscanner",
         "archive": oci_archive.path,
