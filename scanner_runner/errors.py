@@ -8,6 +8,7 @@ __all__ = [
     "CacheError",
     "DeployscanError",
     "ImageRefError",
+    "OutputDirError",
     "PolicyError",
     "PullError",
     "ReportError",
@@ -36,6 +37,17 @@ class ReportError(DeployscanError):
 
 class PolicyError(SettingsError):
     """The policy settings or the ignore list are invalid (a usage error, exit 2)."""
+
+
+class OutputDirError(DeployscanError):
+    """The output directory cannot be used; nothing in it was touched.
+
+    `usage` is True when it holds files deployscan did not write (exit 2); else it is busy with
+    another scan or not writable (exit 3)."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class WatchError(DeployscanError):

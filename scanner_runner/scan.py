@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dispatcher.exitcodes import ExitCode, for_status
-from scanner_runner import assemble, writers
+from scanner_runner import assemble, outdir, writers
 from scanner_runner import publish as publishing
 from scanner_runner.acquire import Target, acquire
 from scanner_runner.errors import DeployscanError
@@ -45,26 +45,31 @@ class _Scanned:
 
 
 def run_scan(job: ScanJob, runtime: Runtime) -> Outcome:
-    """Run the whole scan and return its outcome (it never raises DeployscanError)."""
-    started = runtime.clock()
-    _clear_outputs(job.output_dir)
-    scanner_name = job.scanner or default_scanner_name(runtime.options)
-    with _work_dir(job.work_dir) as work:
-        scanned = _acquire_and_scan(job, runtime, scanner_name, work)
-        finished = runtime.clock()
-        report = assemble.build_report(
-            job,
-            target=scanned.target,
-            scanner_name=scanner_name,
-            result=scanned.result,
-            error=scanned.error,
-            started=started,
-            finished=finished,
-            targets=runtime.targets,
-        )
-        sbom = scanned.result.sbom if scanned.result is not None else None
-        _write(report, job.output_dir, sbom)
-    return _publish(job, runtime, report, finished)
+    """Run the whole scan and return its outcome.
+
+    It raises no DeployscanError but OutputDirError, before anything is touched, when the output
+    directory is not deployscan's to write (see `outdir.claim`).
+    """
+    with outdir.claim(job.output_dir):
+        started = runtime.clock()
+        outdir.clear(job.output_dir)
+        scanner_name = job.scanner or default_scanner_name(runtime.options)
+        with _work_dir(job.work_dir) as work:
+            scanned = _acquire_and_scan(job, runtime, scanner_name, work)
+            finished = runtime.clock()
+            report = assemble.build_report(
+                job,
+                target=scanned.target,
+                scanner_name=scanner_name,
+                result=scanned.result,
+                error=scanned.error,
+                started=started,
+                finished=finished,
+                targets=runtime.targets,
+            )
+            sbom = scanned.result.sbom if scanned.result is not None else None
+            _write(report, job.output_dir, sbom)
+        return _publish(job, runtime, report, finished)
 
 
 def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: Path) -> _Scanned:
@@ -129,18 +134,6 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
 def _os_error(exc: OSError) -> str:
     where = f" {Path(exc.filename).name}" if exc.filename else ""
     return f"cannot scan: {exc.strerror or type(exc).__name__}{where}"
-
-
-def _clear_outputs(output_dir: Path) -> None:
-    """Remove what an earlier run left here, so nothing stale is published with this scan."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for name in [f.filename for f in writers.FORMATS.values()]:
-        (output_dir / name).unlink(missing_ok=True)
-    (output_dir / publishing.SBOM_FILE).unlink(missing_ok=True)
-    (output_dir / publishing.EXPORTED_FILE).unlink(missing_ok=True)
-    for raw in publishing.RAW_DIRS:
-        if (output_dir / raw).is_dir():
-            shutil.rmtree(output_dir / raw)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from dispatcher.errors import DeployscanError
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
 from scanner_runner import writers
-from scanner_runner.errors import ReportError, SettingsError
+from scanner_runner.errors import OutputDirError, ReportError, SettingsError
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
@@ -122,7 +122,8 @@ def _usage(message: str) -> None:
 def scan(**options: Any) -> None:
     """Pull IMAGE (or take --archive), scan it, apply the policy, write and publish reports.
 
-    Exit codes: 0 passed, 1 policy failed, 2 usage, 3 could not scan (fail closed).
+    Exit codes: 0 passed, 1 policy failed, 2 usage (also: --output-dir holds files deployscan
+    did not write), 3 could not scan (fail closed).
     """
     env = os.environ
     try:
@@ -133,6 +134,9 @@ def scan(**options: Any) -> None:
         return
     try:
         outcome = run_scan(job, runtime)
+    except OutputDirError as exc:
+        click.echo(f"deployscan scan: error: {exc}", err=True)
+        sys.exit(ExitCode.USAGE if exc.usage else ExitCode.ERROR)
     except OSError as exc:  # the reports themselves could not be written: still "could not scan"
         click.echo(f"deployscan scan: error: cannot write reports: {exc.strerror or exc}", err=True)
         sys.exit(ExitCode.ERROR)
