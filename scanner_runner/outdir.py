@@ -2,12 +2,14 @@
 
 A directory deployscan writes to gets a marker file (`MARKER`) on first use; only in a marked
 directory are earlier outputs cleared. An unmarked directory that already holds one of the names
-the runner writes is refused before anything is touched.
+the runner writes is refused before anything is touched. The marker doubles as the lock file, so
+two scans never write into one directory at the same time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -32,10 +34,10 @@ def owned_names() -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def claim(directory: Path) -> Iterator[None]:
-    """Hold `directory` for this scan, marked as deployscan's.
+    """Hold `directory` for this scan: marked as deployscan's and locked until the block ends.
 
-    OutputDirError, before anything is touched, when it is not a directory or holds runner
-    names without the marker (usage).
+    OutputDirError, before anything is touched, when it is not a directory, holds runner names
+    without the marker (usage), or is locked by another scan.
     """
     if directory.exists() and not directory.is_dir():
         raise OutputDirError(f"--output-dir {directory} is not a directory", usage=True)
@@ -54,11 +56,20 @@ def claim(directory: Path) -> Iterator[None]:
     except OSError as exc:
         raise OutputDirError(f"cannot use --output-dir {directory}: {exc.strerror}") from exc
     try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise OutputDirError(
+                f"another deployscan scan is writing to {directory}; wait for it to finish "
+                "or choose another --output-dir"
+            ) from exc
+        except OSError as exc:
+            raise OutputDirError(f"cannot lock --output-dir {directory}: {exc.strerror}") from exc
         if os.fstat(fd).st_size == 0:
             os.write(fd, _MARKER_TEXT)
         yield
     finally:
-        os.close(fd)  # the marker stays: it is what makes the directory ours
+        os.close(fd)  # releases the lock; the marker stays, it is what makes the directory ours
 
 
 def clear(directory: Path) -> None:

@@ -123,7 +123,7 @@ def scan(**options: Any) -> None:
     """Pull IMAGE (or take --archive), scan it, apply the policy, write and publish reports.
 
     Exit codes: 0 passed, 1 policy failed, 2 usage (also: --output-dir holds files deployscan
-    did not write), 3 could not scan (fail closed).
+    did not write), 3 could not scan (fail closed; also: another scan holds --output-dir).
     """
     env = os.environ
     try:

@@ -98,3 +98,19 @@ def test_an_empty_or_unrelated_directory_is_taken_and_marked(
     assert scan(tmp_path, env, oci_archive).exit_code == 0
     assert (tmp_path / outdir.MARKER).is_file()
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_second_scan_into_a_busy_directory_is_refused(
+    tmp_path: Path, env: dict[str, str], double: DoubleRun, oci_archive: Archive
+) -> None:
+    out = tmp_path / "out"
+    assert scan(out, env | {"QSCANNER_DOUBLE_SCENARIO": "findings"}, oci_archive).exit_code == 1
+    before = snapshot(out)
+    with outdir.claim(out):  # another scan is running there
+        result = scan(out, env, oci_archive)
+    assert result.exit_code == 3
+    assert len(result.output.strip().splitlines()) == 1
+    assert "another deployscan scan is writing to" in result.output
+    assert snapshot(out) == before  # the other scan's reports are left alone
+    assert len(double.calls()) == 1
+    assert scan(out, env, oci_archive).exit_code == 0  # free again once it finished
