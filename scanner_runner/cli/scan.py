@@ -1,4 +1,4 @@
-"""`deployscan scan` and `deployscan report`: parse options, call the core once, map the exit code.
+"""`deployscan scan`: parse options, call the core once, map the exit code.
 
 Build variables (IMAGE_REF, IMAGE_DIGEST, …) are option defaults, so the buildspec can run just
 `deployscan scan "$IMAGE_REF"`. Runner settings come from `Settings.from_env`, read once here.
@@ -19,12 +19,11 @@ from dispatcher import buildvars as bv
 from dispatcher.errors import DeployscanError
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
-from scanner_runner import writers
-from scanner_runner.errors import OutputDirError, ReportError, SettingsError
+from scanner_runner.errors import OutputDirError, SettingsError
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
-from scanner_runner.report import TriggerInfo, load, write_atomic
+from scanner_runner.report import TriggerInfo
 from scanner_runner.scan import run_scan
 from scanner_runner.scanners import SCANNERS, default_scanner_name
 from scanner_runner.scanners.interface import ScannerOptions
@@ -272,27 +271,3 @@ def _read_source(source: str) -> str:
         return Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
-
-
-@click.command("report")
-@click.argument("directory", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(writers.FORMATS)),
-    default="markdown",
-    show_default=True,
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
-def report(directory: Path, fmt: str, output: Path | None) -> None:
-    """Re-render the report saved in DIRECTORY (its report.json) in another format."""
-    path = directory if directory.suffix == ".json" else directory / "report.json"
-    try:
-        text = writers.render(load(path), fmt)
-    except ReportError as exc:
-        click.echo(f"deployscan report: error: {exc}", err=True)
-        sys.exit(ExitCode.UNREADABLE)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
