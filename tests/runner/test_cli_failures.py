@@ -1,0 +1,49 @@
+"""`deployscan scan` failures at its edge: one line and the contract's exit code, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from scanner_runner.cli import main
+from tests.runner.archives import Archive
+from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun
+
+
+@pytest.fixture
+def env(double: DoubleRun) -> dict[str, str | None]:
+    return {
+        "QSCANNER_PATH": str(DOUBLE),
+        "QUALYS_POD": "US1",
+        "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
+        "QSCANNER_DOUBLE_RECORD": str(double.record),
+        "QSCANNER_DOUBLE_SCENARIO": "clean",
+        "SCANNER": "",
+        "RESULTS_S3_BUCKET": "",
+        "SCAN_CACHE_TABLE": "",
+        "SNS_TOPIC_ARN": "",
+        "QUALYS_SECRET_ARN": "",
+        "IMAGE_REF": "",
+        "IMAGE_DIGEST": "",
+        "POLICY_IGNORE": "",
+    }
+
+
+def scan(out: Path, env: dict[str, str | None], archive: Archive, *extra: str) -> Result:
+    args = ["scan", "--archive", str(archive.path), "--output-dir", str(out), *extra]
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
+def test_a_deeply_nested_ignore_list_is_one_line_and_exit_2(
+    tmp_path: Path, env: dict[str, str | None], double: DoubleRun, oci_archive: Archive
+) -> None:
+    ignore = tmp_path / "ignore.json"
+    ignore.write_text('{"ignore": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = scan(tmp_path / "out", env, oci_archive, "--ignore-list", str(ignore))
+    assert result.exit_code == 2
+    assert result.output.startswith("deployscan scan: error: ")
+    assert "nests too deeply" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert double.calls() == []
