@@ -10,6 +10,7 @@ __all__ = [
     "ImageRefError",
     "OutputDirError",
     "PolicyError",
+    "PublishError",
     "PullError",
     "ReportError",
     "ScannerError",
@@ -29,6 +30,10 @@ class ScannerError(DeployscanError):
         super().__init__(message)
         self.exit_code = exit_code
         self.stderr = stderr
+
+
+class PublishError(DeployscanError):
+    """Publishing could not start (e.g. no AWS region for its clients); the build exits 3."""
 
 
 class ReportError(DeployscanError):

@@ -20,7 +20,7 @@ from dispatcher.exitcodes import ExitCode, for_status
 from scanner_runner import assemble, outdir, writers
 from scanner_runner import publish as publishing
 from scanner_runner.acquire import Target, acquire
-from scanner_runner.errors import DeployscanError
+from scanner_runner.errors import DeployscanError, PublishError
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.report import STATUS_ERROR, ScanReport
 from scanner_runner.scanners import default_scanner_name, make_scanner
@@ -110,15 +110,18 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
     status, uri, published = report.status, report.report_uri, None
     targets = runtime.targets
     if targets.bucket or targets.table or targets.topic_arn:
-        clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
-        published = publishing.publish(
-            report,
-            job.output_dir,
-            targets=targets,
-            clients=clients,
-            cache_keys=job.cache_keys(report.image.digest),
-            now=now,
-        )
+        try:
+            clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
+            published = publishing.publish(
+                report,
+                job.output_dir,
+                targets=targets,
+                clients=clients,
+                cache_keys=job.cache_keys(report.image.digest),
+                now=now,
+            )
+        except PublishError as exc:
+            published = publishing.Published("", (), (), False, (str(exc),), stored=False)
         if published.failed:
             exit_code, status = ExitCode.ERROR, STATUS_ERROR
             message = f"{message}; " + assemble.one_line(

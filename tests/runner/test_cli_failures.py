@@ -47,3 +47,17 @@ def test_a_deeply_nested_ignore_list_is_one_line_and_exit_2(
     assert "nests too deeply" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert double.calls() == []
+
+
+def test_a_cache_table_without_a_region_is_a_publish_failure_not_a_traceback(
+    tmp_path: Path, env: dict[str, str | None], oci_archive: Archive
+) -> None:
+    env |= {"SCAN_CACHE_TABLE": "scan-cache", "AWS_DEFAULT_REGION": None, "AWS_REGION": None}
+    out = tmp_path / "out"
+    result = scan(out, env, oci_archive)
+    assert result.exit_code == 3
+    assert "Traceback" not in result.output
+    (first, _reports) = result.output.strip().splitlines()
+    assert "publishing failed: cannot make the AWS clients: NoRegionError" in first
+    exported = (out / "exported-variables.env").read_text()
+    assert "SCAN_STATUS=error\n" in exported and "SCAN_REPORT_URI=''\n" in exported
