@@ -15,6 +15,7 @@ __all__ = [
     "ReportError",
     "ScannerError",
     "SettingsError",
+    "SourceError",
     "WatchError",
 ]
 
@@ -53,6 +54,10 @@ class OutputDirError(DeployscanError):
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.usage = usage
+
+
+class SourceError(DeployscanError):
+    """An input the scan needs (the ignore list in S3) could not be read: error report, exit 3."""
 
 
 class WatchError(DeployscanError):

@@ -44,8 +44,9 @@ class _Scanned:
     error: str
 
 
-def run_scan(job: ScanJob, runtime: Runtime) -> Outcome:
-    """Run the whole scan and return its outcome.
+def run_scan(job: ScanJob, runtime: Runtime, *, cannot_start: str = "") -> Outcome:
+    """Run the whole scan and return its outcome; `cannot_start` (a runtime failure found before
+    it, e.g. an unreadable ignore list) makes it an error report without scanning.
 
     It raises no DeployscanError but OutputDirError, before anything is touched, when the output
     directory is not deployscan's to write (see `outdir.claim`).
@@ -55,7 +56,10 @@ def run_scan(job: ScanJob, runtime: Runtime) -> Outcome:
         outdir.clear(job.output_dir)
         scanner_name = job.scanner or default_scanner_name(runtime.options)
         with _work_dir(job.work_dir) as work:
-            scanned = _acquire_and_scan(job, runtime, scanner_name, work)
+            if cannot_start:
+                scanned = _Scanned(None, None, _one_line(job, runtime, cannot_start))
+            else:
+                scanned = _acquire_and_scan(job, runtime, scanner_name, work)
             finished = runtime.clock()
             report = assemble.build_report(
                 job,
@@ -92,10 +96,15 @@ def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: P
     except (DeployscanError, OSError) as exc:
         # Any failure to pull or scan, expected or not, is an error report (fail closed).
         text = assemble.describe(exc) if isinstance(exc, DeployscanError) else _os_error(exc)
-        secrets = tuple(s for s in (*runtime.secrets, *runtime.options.credentials.secrets(),
-                                    job.creds) if s)  # fmt: skip
-        return _Scanned(target, None, assemble.one_line(redact(text, secrets)))
+        return _Scanned(target, None, _one_line(job, runtime, text))
     return _Scanned(target, result, "")
+
+
+def _one_line(job: ScanJob, runtime: Runtime, text: str) -> str:
+    """An error for the report: one line, every secret this run holds redacted."""
+    secrets = tuple(s for s in (*runtime.secrets, *runtime.options.credentials.secrets(),
+                                job.creds) if s)  # fmt: skip
+    return assemble.one_line(redact(text, secrets))
 
 
 def _write(report: ScanReport, output_dir: Path, sbom: Path | None) -> None:

@@ -16,12 +16,12 @@ from typing import Any
 import click
 
 from dispatcher import buildvars as bv
-from dispatcher.errors import DeployscanError
+from dispatcher.errors import DeployscanError, aws_error_text
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
-from scanner_runner.errors import OutputDirError, SettingsError
+from scanner_runner.errors import OutputDirError, PolicyError, SettingsError, SourceError
 from scanner_runner.job import Runtime, ScanJob
-from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
+from scanner_runner.policy import FAIL_ON_CHOICES, IgnoreEntry, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
 from scanner_runner.report import TriggerInfo
 from scanner_runner.scan import run_scan
@@ -127,12 +127,12 @@ def scan(**options: Any) -> None:
     env = os.environ
     try:
         settings = Settings.from_env(env)
-        job, runtime = _prepare(options, settings, env)
+        job, runtime, cannot_start = _prepare(options, settings, env)
     except DeployscanError as exc:
         _usage(str(exc))
         return
     try:
-        outcome = run_scan(job, runtime)
+        outcome = run_scan(job, runtime, cannot_start=cannot_start)
     except OutputDirError as exc:
         click.echo(f"deployscan scan: error: {exc}", err=True)
         sys.exit(ExitCode.USAGE if exc.usage else ExitCode.ERROR)
@@ -144,7 +144,11 @@ def scan(**options: Any) -> None:
     sys.exit(outcome.exit_code)
 
 
-def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[ScanJob, Runtime]:
+def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[ScanJob, Runtime, str]:
+    """The job and its runtime, plus why the scan cannot start ("" when it can).
+
+    A bad value is a SettingsError (usage); a source that cannot be read is a runtime failure.
+    """
     image, archive = options["image"] or "", options["archive"]
     if not image and not archive:
         raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
@@ -184,15 +188,14 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         base = replace(base, credentials=settings.credentials, pod=base.pod or settings.qualys_pod)
 
     ignore_source = options["ignore_list"] or settings.policy_ignore
+    ignores, cannot_start = _ignore_list(ignore_source) if ignore_source else ((), "")
     tags = options["policy_tags"]
     policy = Policy(
         fail_on=options["fail_on"] or settings.fail_on,
         max_critical=options["max_critical"],
         max_high=options["max_high"],
         max_medium=options["max_medium"],
-        ignores=parse_ignore_list(_read_source(ignore_source), ignore_source)
-        if ignore_source
-        else (),
+        ignores=ignores,
         tags=tuple(t.strip() for t in tags.split(",") if t.strip())
         if tags
         else settings.policy_tags,
@@ -233,7 +236,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         ttl_hours=settings.cache_ttl_hours,
         topic_arn=settings.sns_topic_arn if publish else "",
     )
-    return job, Runtime(options=base, targets=targets, secrets=settings.secrets())
+    return job, Runtime(options=base, targets=targets, secrets=settings.secrets()), cannot_start
 
 
 def _with_qualys_secret(settings: Settings, *, wants_registry_login: bool) -> Settings:
@@ -255,6 +258,17 @@ def _with_qualys_secret(settings: Settings, *, wants_registry_login: bool) -> Se
     return settings.with_secret(str(answer.get("SecretString", "")))
 
 
+def _ignore_list(source: str) -> tuple[tuple[IgnoreEntry, ...], str]:
+    """The parsed ignore list, or why it could not be read (bad content is a PolicyError)."""
+    try:
+        text = _read_source(source)
+    except OSError as exc:
+        return (), f"cannot read ignore list {source}: {exc.strerror or exc}"
+    except SourceError as exc:
+        return (), str(exc)
+    return parse_ignore_list(text, source), ""
+
+
 def _read_source(source: str) -> str:
     """The ignore list's text, from a local file or an `s3://bucket/key` object."""
     if source.startswith("s3://"):
@@ -264,10 +278,11 @@ def _read_source(source: str) -> str:
         bucket, _, key = source.removeprefix("s3://").partition("/")
         try:
             body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-            return str(body.decode("utf-8"))
-        except (BotoCoreError, ClientError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
+        except (BotoCoreError, ClientError) as exc:
+            raise SourceError(f"cannot read ignore list {source}: {aws_error_text(exc)}") from exc
+    else:
+        body = Path(source).read_bytes()
     try:
-        return Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
+        return str(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"ignore list {source} is not UTF-8 text") from exc

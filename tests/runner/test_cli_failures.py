@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scanner_runner.cli import main
+from scanner_runner.report import load
 from tests.runner.archives import Archive
 from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun
 
@@ -61,3 +62,32 @@ def test_a_cache_table_without_a_region_is_a_publish_failure_not_a_traceback(
     assert "publishing failed: cannot make the AWS clients: NoRegionError" in first
     exported = (out / "exported-variables.env").read_text()
     assert "SCAN_STATUS=error\n" in exported and "SCAN_REPORT_URI=''\n" in exported
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("s3://no-such-policy-bucket/ignore.json", "NoSuchBucket"),
+        ("{tmp}/missing.json", "No such file or directory"),
+    ],
+)
+def test_an_ignore_list_that_cannot_be_read_is_an_error_report_and_exit_3(
+    tmp_path: Path,
+    env: dict[str, str | None],
+    double: DoubleRun,
+    oci_archive: Archive,
+    aws: None,
+    *,
+    source: str,
+    reason: str,
+) -> None:
+    env["POLICY_IGNORE"] = source.format(tmp=tmp_path)
+    out = tmp_path / "out"
+    result = scan(out, env, oci_archive)
+    assert result.exit_code == 3
+    assert "Traceback" not in result.output
+    report = load(out / "report.json")
+    assert report.status == "error" and report.policy.decision == "error"
+    assert report.error.startswith("cannot read ignore list ") and reason in report.error
+    assert "SCAN_STATUS=error\n" in (out / "exported-variables.env").read_text()
+    assert double.calls() == []  # nothing is scanned without the policy it must be judged by
