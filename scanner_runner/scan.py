@@ -52,28 +52,36 @@ def run_scan(job: ScanJob, runtime: Runtime, *, cannot_start: str = "") -> Outco
     directory is not deployscan's to write (see `outdir.claim`).
     """
     with outdir.claim(job.output_dir):
-        started = runtime.clock()
-        outdir.clear(job.output_dir)
-        scanner_name = job.scanner or default_scanner_name(runtime.options)
-        with _work_dir(job.work_dir) as work:
-            if cannot_start:
-                scanned = _Scanned(None, None, _one_line(job, runtime, cannot_start))
-            else:
-                scanned = _acquire_and_scan(job, runtime, scanner_name, work)
-            finished = runtime.clock()
-            report = assemble.build_report(
-                job,
-                target=scanned.target,
-                scanner_name=scanner_name,
-                result=scanned.result,
-                error=scanned.error,
-                started=started,
-                finished=finished,
-                targets=runtime.targets,
-            )
-            sbom = scanned.result.sbom if scanned.result is not None else None
-            _write(report, job.output_dir, sbom)
-        return _publish(job, runtime, report, finished)
+        try:
+            return _run(job, runtime, cannot_start)
+        except KeyboardInterrupt:  # also SIGTERM (signals.Terminated)
+            outdir.clear(job.output_dir)  # an interrupted run leaves nothing half-written
+            raise
+
+
+def _run(job: ScanJob, runtime: Runtime, cannot_start: str) -> Outcome:
+    started = runtime.clock()
+    outdir.clear(job.output_dir)
+    scanner_name = job.scanner or default_scanner_name(runtime.options)
+    with _work_dir(job.work_dir) as work:  # removed on the way out, interrupted or not
+        if cannot_start:
+            scanned = _Scanned(None, None, _one_line(job, runtime, cannot_start))
+        else:
+            scanned = _acquire_and_scan(job, runtime, scanner_name, work)
+        finished = runtime.clock()
+        report = assemble.build_report(
+            job,
+            target=scanned.target,
+            scanner_name=scanner_name,
+            result=scanned.result,
+            error=scanned.error,
+            started=started,
+            finished=finished,
+            targets=runtime.targets,
+        )
+        sbom = scanned.result.sbom if scanned.result is not None else None
+        _write(report, job.output_dir, sbom)
+    return _publish(job, runtime, report, finished)
 
 
 def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: Path) -> _Scanned:

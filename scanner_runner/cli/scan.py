@@ -28,6 +28,7 @@ from scanner_runner.scan import run_scan
 from scanner_runner.scanners import SCANNERS, default_scanner_name
 from scanner_runner.scanners.interface import ScannerOptions
 from scanner_runner.settings import Settings
+from scanner_runner.signals import interruptible
 
 # Option name -> the build variable it reads (and whose grammar its value must pass).
 _VARIABLES: dict[str, bv.BuildVar] = {
@@ -122,8 +123,14 @@ def scan(**options: Any) -> None:
     """Pull IMAGE (or take --archive), scan it, apply the policy, write and publish reports.
 
     Exit codes: 0 passed, 1 policy failed, 2 usage (also: --output-dir holds files deployscan
-    did not write), 3 could not scan (fail closed; also: another scan holds --output-dir).
+    did not write), 3 could not scan (fail closed; also: another scan holds --output-dir, or
+    SIGTERM/SIGINT stopped it: the scanner is killed and what the run wrote is removed).
     """
+    with interruptible("scan"):
+        _scan(options)
+
+
+def _scan(options: dict[str, Any]) -> None:
     env = os.environ
     try:
         settings = Settings.from_env(env)
