@@ -1,8 +1,8 @@
-"""SIGTERM (CodeBuild's timeout) and SIGINT stop `scan` cleanly, on real processes.
+"""SIGTERM (CodeBuild's timeout) and SIGINT stop `scan` and `pull` cleanly, on real processes.
 
-Each test starts `deployscan` as a subprocess against something slow (a hanging scanner double),
-signals it once it is busy, and checks that it exits 3 with one line, that no child is left
-running, and that nothing it created is left behind.
+Each test starts `deployscan` as a subprocess against something slow (a hanging scanner double,
+a registry that stalls mid-blob), signals it once it is busy, and checks that it exits 3 with
+one line, that no child is left running, and that nothing it created is left behind.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from scanner_runner.devtools import imagebuild
+from tests.registry.hostile import Handler, Hostile
 from tests.runner.archives import Archive
 from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN
 
@@ -89,6 +92,49 @@ def leftovers() -> Iterator[set[int]]:
             psutil.Process(pid).kill()
 
 
+@pytest.fixture
+def stalling(tmp_path: Path) -> Iterator[tuple[Hostile, imagebuild.Image]]:
+    """A registry serving an image whose big layer stalls after STALLED_AFTER bytes."""
+    big = imagebuild.layer({"big.bin": os.urandom(BIG)}, level=0)
+    small = imagebuild.layer({"etc/os-release": b"ID=test\n"})
+    img = imagebuild.image([small, big])
+    release = threading.Event()
+
+    def stall(handler: Handler) -> None:
+        assert big.data is not None
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(big.size))
+        handler.end_headers()
+        handler.wfile.write(big.data[:STALLED_AFTER])
+        handler.wfile.flush()
+        release.wait(60)
+
+    with Hostile() as server:
+        server.serve_image("team/slow", img)
+        server.routes[f"/v2/team/slow/blobs/{big.digest}"] = stall
+        yield server, img
+        release.set()
+
+
+def test_sigterm_stops_a_pull_and_leaves_no_part_file(
+    tmp_path: Path, stalling: tuple[Hostile, imagebuild.Image]
+) -> None:
+    server, img = stalling
+    out = tmp_path / "out"
+    out.mkdir()
+    ref = f"{server.host}/team/slow:1"
+    proc = start(["pull", ref, "-o", str(out / "slow.tar"), "--insecure-registry", server.host],
+                 tmp_path)  # fmt: skip
+    wait_for(lambda: any(p.name.endswith(".part") for p in out.iterdir()), "the .part file")
+    wait_for(lambda: img.layers[1].digest in " ".join(server.paths()), "the stalled blob")
+    started = time.monotonic()
+    code, err = stop(proc, signal.SIGTERM)
+    assert list(out.iterdir()) == []  # no .part file
+    assert time.monotonic() - started < 10  # not the 60 s read timeout
+    assert code == 3, err
+    assert err.strip() == "deployscan pull: error: interrupted by SIGTERM; stopped"
+
+
 @pytest.mark.parametrize(
     ("signum", "name"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")]
 )
@@ -109,6 +155,22 @@ def test_a_signal_stops_the_scanner_group_and_removes_what_the_scan_created(
     assert sorted(p.name for p in out.iterdir()) == [".deployscan-output"]
     assert code == 3, err
     assert err.strip() == f"deployscan scan: error: interrupted by {name}; stopped"
+
+
+def test_sigterm_stops_a_scan_while_it_pulls(
+    tmp_path: Path, stalling: tuple[Hostile, imagebuild.Image]
+) -> None:
+    server, img = stalling
+    out = tmp_path / "out"
+    args = ["scan", f"{server.host}/team/slow:1", "--output-dir", str(out), "--no-publish"]
+    proc = start(args, tmp_path, INSECURE_REGISTRIES=server.host)
+    wait_for(lambda: list((tmp_path / "tmp").glob("deployscan-*/.image.tar.*.part")), "the pull")
+    wait_for(lambda: img.layers[1].digest in " ".join(server.paths()), "the stalled blob")
+    code, err = stop(proc, signal.SIGTERM)
+    assert list((tmp_path / "tmp").iterdir()) == []  # neither the temp dir nor its partial pull
+    assert not (tmp_path / "double-calls.jsonl").exists()
+    assert code == 3, err
+    assert "interrupted by SIGTERM" in err
 
 
 def test_a_second_scan_into_the_same_directory_is_refused_while_the_first_runs(
