@@ -46,10 +46,8 @@ class PolicyError(SettingsError):
 
 
 class OutputDirError(DeployscanError):
-    """The output directory cannot be used; nothing in it was touched.
-
-    `usage` is True when it holds files deployscan did not write (exit 2); else it is busy with
-    another scan or not writable (exit 3)."""
+    """The output directory cannot be used; nothing in it was touched. `usage`: it holds files
+    deployscan did not write (exit 2); else another scan holds it or it is not writable (exit 3)."""
 
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)

@@ -34,11 +34,9 @@ def owned_names() -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def claim(directory: Path) -> Iterator[None]:
-    """Hold `directory` for this scan: marked as deployscan's and locked until the block ends.
-
+    """Hold `directory` for this scan, marked as deployscan's and locked until the block ends.
     OutputDirError, before anything is touched, when it is not a directory, holds runner names
-    without the marker (usage), or is locked by another scan.
-    """
+    without the marker (usage), or is locked by another scan."""
     if directory.exists() and not directory.is_dir():
         raise OutputDirError(f"--output-dir {directory} is not a directory", usage=True)
     marker = directory / MARKER

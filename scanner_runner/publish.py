@@ -79,10 +79,8 @@ class Published:
 
 
 def make_clients(targets: Targets, session: Any = None) -> Clients:
-    """boto3 clients with standard retries, only for the steps that are configured.
-
-    PublishError when botocore cannot make one (no region, a broken AWS config).
-    """
+    """boto3 clients with standard retries, only for the steps that are configured;
+    PublishError when botocore cannot make one (no region, a broken AWS config)."""
     try:
         factory = session or boto3.session.Session()
 

@@ -45,12 +45,9 @@ class _Scanned:
 
 
 def run_scan(job: ScanJob, runtime: Runtime, *, cannot_start: str = "") -> Outcome:
-    """Run the whole scan and return its outcome; `cannot_start` (a runtime failure found before
-    it, e.g. an unreadable ignore list) makes it an error report without scanning.
-
-    It raises no DeployscanError but OutputDirError, before anything is touched, when the output
-    directory is not deployscan's to write (see `outdir.claim`).
-    """
+    """Run the whole scan and return its outcome; `cannot_start` (e.g. an unreadable ignore list)
+    makes it an error report without scanning. The only DeployscanError it raises is
+    OutputDirError, before anything is touched (see `outdir.claim`)."""
     with outdir.claim(job.output_dir):
         try:
             return _run(job, runtime, cannot_start)

@@ -20,11 +20,9 @@ class SchemaError(ValueError):
 
 
 def build(cls: type[T], data: Any, where: str, *, built: Mapping[str, Any] | None = None) -> T:
-    """An instance of dataclass `cls` from a JSON object, every field type-checked.
-
-    Lists become tuples; `built` holds fields already made (nested dataclasses). Unknown or
-    missing fields and wrong types raise SchemaError.
-    """
+    """An instance of dataclass `cls` from a JSON object, every field type-checked; lists become
+    tuples, `built` holds fields already made (nested dataclasses). SchemaError for unknown or
+    missing fields and wrong types."""
     if not isinstance(data, dict):
         raise SchemaError(f"{where} is not an object")
     built = built or {}

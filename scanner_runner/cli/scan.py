@@ -152,10 +152,8 @@ def _scan(options: dict[str, Any]) -> None:
 
 
 def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[ScanJob, Runtime, str]:
-    """The job and its runtime, plus why the scan cannot start ("" when it can).
-
-    A bad value is a SettingsError (usage); a source that cannot be read is a runtime failure.
-    """
+    """The job and its runtime, plus why the scan cannot start ("" when it can). A bad value is
+    a SettingsError (usage); a source that cannot be read is a runtime failure."""
     image, archive = options["image"] or "", options["archive"]
     if not image and not archive:
         raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
