@@ -81,7 +81,7 @@ class Settings:
         """Fill pod and credentials from the Qualys secret's JSON (values already set win)."""
         try:
             data: Any = json.loads(secret_string)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise SettingsError("the Qualys secret is not JSON") from exc
         if not isinstance(data, dict):
             raise SettingsError("the Qualys secret is not a JSON object")

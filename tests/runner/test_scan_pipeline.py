@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from dispatcher.imageref import ImageRef
+from scanner_runner import outdir
 from scanner_runner.devtools import imagebuild
 from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.job import Runtime, ScanJob
@@ -132,6 +133,7 @@ def test_stale_outputs_of_an_earlier_run_are_removed(
 ) -> None:
     stale = tmp_path / "out" / "syft"
     stale.mkdir(parents=True)
+    (tmp_path / "out" / outdir.MARKER).write_text("")  # an earlier run's directory
     (stale / "old.json").write_text("{}")
     (tmp_path / "out" / "sbom.cdx.json").write_text("{}")
     double.scenario = "clean"
@@ -263,9 +265,9 @@ def test_timeouts_unparseable_files_and_missing_binary_are_error_reports(
 def test_an_unexpected_os_error_while_scanning_is_still_an_error_report(
     tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive
 ) -> None:
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "qscanner").write_text("a file where the raw directory goes")
-    outcome = run(tmp_path, make_options(), archive=oci_archive.path)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "qscanner-cache").write_text("a file where the cache directory goes")
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path, work_dir=tmp_path / "work")
     assert outcome.exit_code == 3
     assert outcome.report.status == "error" and "cannot scan" in outcome.report.error
     assert load(tmp_path / "out" / "report.json").status == "error"

@@ -82,6 +82,8 @@ def test_secret_fills_what_the_environment_lacks() -> None:
     assert kept.qualys_pod == "US1" and kept.credentials.access_token == "env"
     with pytest.raises(SettingsError):
         Settings().with_secret("[1]")
+    with pytest.raises(SettingsError):
+        Settings().with_secret('{"a":' * 100_000)
 
 
 def test_oauth_pair_wins_over_a_token() -> None:
