@@ -1,7 +1,7 @@
 """`deployscan scan`: parse options, call the core once, map the exit code.
 
 Build variables (IMAGE_REF, IMAGE_DIGEST, …) are option defaults, so the buildspec can run just
-`deployscan scan "$IMAGE_REF"`. Runner settings come from `Settings.from_env`, read once here.
+`deployscan scan -- "$IMAGE_REF"`. Runner settings come from `Settings.from_env`, read once here.
 """
 
 from __future__ import annotations

@@ -142,6 +142,20 @@ def test_bad_input_is_one_line_and_exit_2(
     assert not (tmp_path / "report.json").exists()
 
 
+@pytest.mark.parametrize("reference", ["-h", "--help", "--archive=/etc/passwd"])
+def test_a_reference_after_double_dash_that_reads_as_an_option_is_refused(
+    tmp_path: Path, env: dict[str, str], reference: str
+) -> None:
+    """What the buildspec runs: `deployscan scan --output-dir … -- "$IMAGE_REF"`."""
+    result = invoke(["--output-dir", str(tmp_path), "--", reference], env)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "deployscan scan: error: IMAGE_REF is an option, not an image reference "
+        "(it starts with '-')"
+    )
+    assert not (tmp_path / "report.json").exists()
+
+
 def test_report_command_renders_every_format(tmp_path: Path) -> None:
     from scanner_runner.report import save
 
