@@ -78,7 +78,7 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         """True when every build ran to a verdict (passed or policy-failed), none errored."""
-        return bool(self.rows) and all(row.verdict != "error" for row in self.rows)
+        return bool(self.rows) and not any(row.errored for row in self.rows)
 
 
 def choose_scanner(environ: Mapping[str, str]) -> ScannerChoice:
