@@ -185,6 +185,32 @@ def test_published_report_names_its_own_uri(
     assert exported(tmp_path)["SCAN_REPORT_URI"] == uri
 
 
+def test_secret_values_found_in_the_image_never_reach_s3(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive, aws: None
+) -> None:
+    double.scenario = "secrets"
+    session = boto3.session.Session(region_name="us-east-1")
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="results-bucket")
+    targets = Targets(bucket="results-bucket")
+    job = ScanJob(output_dir=tmp_path / "out", scanner="qscanner", archive=oci_archive.path)
+    runtime = Runtime(
+        options=make_options(),
+        targets=targets,
+        clock=clock(),
+        clients=make_clients(targets, session),
+    )
+    outcome = run_scan(job, runtime)
+    assert any(f.kind == "secret" for f in outcome.report.findings)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="results-bucket")["Contents"]]
+    assert any(key.endswith("-ScanResult.json") for key in keys)
+    bodies = {k: s3.get_object(Bucket="results-bucket", Key=k)["Body"].read() for k in keys}
+    secret = b"AKIA" + b"DOUBLESECRETVALUE"
+    assert [key for key, body in bodies.items() if secret in body] == []
+    local = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and secret in p.read_bytes()]
+    assert local == []  # nor in the build's artifacts
+
+
 @pytest.fixture(scope="module")
 def pushed(registry: LocalRegistry) -> tuple[str, str]:
     img = imagebuild.image([imagebuild.layer(rootfs("pulled"))])
