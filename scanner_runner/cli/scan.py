@@ -231,6 +231,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         insecure_registries=tuple(insecure),
         docker_config=Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json",
         work_dir=options["work_dir"],
+        max_unpacked_bytes=settings.max_unpacked_bytes,
     )
     publish = not options["no_publish"]
     targets = Targets(

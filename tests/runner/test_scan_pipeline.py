@@ -235,6 +235,26 @@ def test_image_is_pulled_from_a_real_registry_then_scanned(
     assert call["argv"][-2] == "tar"  # the double scanned the pulled archive
 
 
+def test_a_pulled_image_is_bounded_by_what_its_layers_unpack_to(
+    tmp_path: Path,
+    make_options: Options,
+    double: DoubleRun,
+    pushed: tuple[str, str],
+    registry: LocalRegistry,
+) -> None:
+    ref, _digest = pushed
+    outcome = run(
+        tmp_path,
+        make_options(),
+        image=ref,
+        insecure_registries=(registry.host,),
+        max_unpacked_bytes=1000,
+    )
+    assert outcome.exit_code == 3
+    assert "unpack to more than 1000 bytes (MAX_UNPACKED_BYTES)" in outcome.report.error
+    assert double.calls() == []  # refused before QScanner ran
+
+
 def test_pull_failure_is_an_error_report(
     tmp_path: Path, make_options: Options, registry: LocalRegistry
 ) -> None:
