@@ -75,5 +75,6 @@ def test_runner_settings_the_template_must_provide(scanner: dict[str, Any]) -> N
         "QUALYS_CLIENT_SECRET": "the stack uses an access token",
         "QSCANNER_PATH": "fetch-qscanner.sh exports it in the build",
         "SCAN_TYPES": "the runner's default (pkg)",
+        "MAX_UNPACKED_BYTES": "the runner's default (10 GiB); a build override can raise it",
     }
     assert recorder.asked - _project_env(scanner) == set(optional)
