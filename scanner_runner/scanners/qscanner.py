@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner_runner.errors import ScannerError
+from scanner_runner.report import write_atomic
 from scanner_runner.scanners import process
 from scanner_runner.scanners.interface import (
     ScannerOptions,
@@ -207,4 +208,4 @@ def _redact_file(path: Path, secrets: tuple[str, ...]) -> None:
     text = path.read_text(encoding="utf-8", errors="replace")
     cleaned = redact(text, secrets)
     if cleaned != text:
-        path.write_text(cleaned, encoding="utf-8")
+        write_atomic(path, cleaned)
