@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispatcher.buildvars import IMAGE_DIGEST
 from scanner_runner.errors import PullError, ScannerError
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.scanners.archive import ArchiveInfo, inspect_archive
@@ -76,7 +77,7 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
 def _check_wanted(job: ScanJob, info: ArchiveInfo) -> None:
     """Refuse an archive that is not the digest the job names (what is recorded is what was
     scanned): --digest/IMAGE_DIGEST and the reference's digest must each name this archive."""
-    wanted = [("IMAGE_DIGEST", job.digest)]
+    wanted = [(IMAGE_DIGEST.name, job.digest)]
     if job.image is not None and job.image.digest:
         wanted.append(("the image reference's digest", job.image.digest))
     for source, digest in wanted:
