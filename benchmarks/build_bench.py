@@ -85,10 +85,10 @@ def main() -> None:
     print(f"same scan via buildspecs/scan.yml in the local executor: {b:.2f} s")
     print(f"executor overhead: {b / d:.2f}x ({b - d:+.2f} s per build)")
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_demo(DemoOptions(workdir=Path(tmp), environ={}), lambda line: None)
-    builds = sum(1 for row in result.rows if not row.verdict.startswith("skipped"))
-    print(f"deployscan demo (4 images, {builds} builds, {len(result.rows)} decisions): "
-          f"{result.seconds:.1f} s")  # fmt: skip
+        demo = run_demo(DemoOptions(workdir=Path(tmp), environ={}), lambda line: None)
+    builds = sum(1 for row in demo.rows if not row.verdict.startswith("skipped"))
+    print(f"deployscan demo (4 images, {builds} builds, {len(demo.rows)} decisions): "
+          f"{demo.seconds:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -94,6 +94,9 @@ class ImageRef:
             raise ImageRefError(f"image reference has control or non-ASCII characters: {text!r}")
         if any(c.isspace() for c in text):
             raise ImageRefError(f"image reference contains whitespace: {text!r}")
+        # Only the whole input is an image ID; with a registry, path or tag it is a name (Docker).
+        if _IMAGE_ID_RE.match(text):
+            raise ImageRefError(f"a bare image ID is not a reference: {text!r}")
 
         rest, digest = text, None
         if "@" in rest:
@@ -168,8 +171,6 @@ def _split_domain(name: str, text: str) -> tuple[str, str]:
         path = f"library/{path}"
     if not path:
         raise ImageRefError(f"image reference has no repository: {text!r}")
-    if _IMAGE_ID_RE.match(path.removeprefix("library/")) and registry == DOCKER_HUB:
-        raise ImageRefError(f"a bare image ID is not a reference: {text!r}")
     for component in path.split("/"):
         if not _PATH_COMPONENT_RE.match(component):
             raise ImageRefError(f"invalid repository path {path!r} in image reference {text!r}")

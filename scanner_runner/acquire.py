@@ -1,7 +1,9 @@
 """Step one of a scan: the image archive to scan, taken as given (`--archive`) or pulled.
 
-Either way the archive is inspected here, so the image ID the scanner must report is the
-archive's own, and a pull that does not match what was asked for is refused.
+Either way the archive is inspected and verified here, before any scanner sees it: the image ID
+the scanner must report is the archive's own; a pull or an archive that is not the digest asked
+for is refused; every layer must match its digests, and the layers together may unpack to at most
+the job's `max_unpacked_bytes`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispatcher.buildvars import IMAGE_DIGEST
 from scanner_runner.errors import PullError, ScannerError
 from scanner_runner.job import Runtime, ScanJob
-from scanner_runner.scanners.archive import inspect_archive
+from scanner_runner.scanners.archive import ArchiveInfo, inspect_archive
+from scanner_runner.scanners.layers import verify_layers
 
 ARCHIVE_FORMAT = "oci-archive"
 
@@ -34,6 +38,8 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
     """The job's archive, or the image pulled into `work`; PullError/ScannerError otherwise."""
     if job.archive is not None:
         info = inspect_archive(job.archive, job.platform)
+        _check_wanted(job, info)
+        verify_layers(job.archive, info, job.max_unpacked_bytes)
         digest = job.wanted_digest or info.manifest_digest
         return Target(
             job.archive, info.format, info.image_id, info.manifest_digest, digest, info.platform
@@ -61,10 +67,31 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
         raise ScannerError("the pulled archive's config does not match the pulled manifest")
     if job.digest and job.digest not in (pulled.digest, pulled.manifest_digest):
         raise PullError(f"pulled {pulled.digest}, not the requested {job.digest}")
+    verify_layers(pulled.archive, info, job.max_unpacked_bytes)
     digest = job.digest or pulled.digest
     return Target(
         pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest, pulled.platform
     )
+
+
+def _check_wanted(job: ScanJob, info: ArchiveInfo) -> None:
+    """Refuse an archive that is not the digest the job names (what is recorded is what was
+    scanned): --digest/IMAGE_DIGEST and the reference's digest must each name this archive."""
+    wanted = [(IMAGE_DIGEST.name, job.digest)]
+    if job.image is not None and job.image.digest:
+        wanted.append(("the image reference's digest", job.image.digest))
+    for source, digest in wanted:
+        if not digest:
+            continue
+        if not info.digests:
+            raise ScannerError(
+                f"a docker-archive carries no manifest digest: {source} {digest} cannot be "
+                "verified (give an oci-archive, or no digest)"
+            )
+        if digest not in info.digests:
+            raise ScannerError(
+                f"{source} {digest} is not this archive's (its manifest is {info.manifest_digest})"
+            )
 
 
 def _default_pull() -> Callable[..., Any]:

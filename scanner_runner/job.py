@@ -19,6 +19,7 @@ from scanner_runner.policy import Policy
 from scanner_runner.publish import Clients, Targets
 from scanner_runner.report import TriggerInfo
 from scanner_runner.scanners.interface import ScannerOptions
+from scanner_runner.scanners.layers import DEFAULT_MAX_UNPACKED_BYTES
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class ScanJob:
     insecure_registries: tuple[str, ...] = ()
     docker_config: Path | None = None
     work_dir: Path | None = None
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES  # what the layers may unpack to
 
     @property
     def wanted_digest(self) -> str:

@@ -112,6 +112,8 @@ def parse_ignore_list(text: str, source: str = "ignore list") -> tuple[IgnoreEnt
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise PolicyError(f"{source}: JSON nests too deeply") from exc
     items = data.get("ignore") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise PolicyError(f'{source}: expected {{"ignore": [...]}} or a JSON list')

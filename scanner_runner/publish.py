@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dispatcher.buildvars import SCAN_REPORT_URI, SCAN_STATUS, count_variable
 from dispatcher.errors import CacheError, aws_error_text
 from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
+from scanner_runner.errors import PublishError
 from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
 from scanner_runner.writers import FORMATS
 from scanner_runner.writers.interface import short_digest
@@ -78,17 +79,21 @@ class Published:
 
 
 def make_clients(targets: Targets, session: Any = None) -> Clients:
-    """boto3 clients with standard retries, only for the steps that are configured."""
-    factory = session or boto3.session.Session()
+    """boto3 clients with standard retries, only for the steps that are configured;
+    PublishError when botocore cannot make one (no region, a broken AWS config)."""
+    try:
+        factory = session or boto3.session.Session()
 
-    def client(name: str, needed: str) -> Any:
-        return factory.client(name, config=RETRY_CONFIG) if needed else None
+        def client(name: str, needed: str) -> Any:
+            return factory.client(name, config=RETRY_CONFIG) if needed else None
 
-    return Clients(
-        s3=client("s3", targets.bucket),
-        dynamodb=client("dynamodb", targets.table),
-        sns=client("sns", targets.topic_arn),
-    )
+        return Clients(
+            s3=client("s3", targets.bucket),
+            dynamodb=client("dynamodb", targets.table),
+            sns=client("sns", targets.topic_arn),
+        )
+    except BotoCoreError as exc:
+        raise PublishError(f"cannot make the AWS clients: {aws_error_text(exc)}") from exc
 
 
 def segment(value: str, fallback: str) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scanner_runner import schema
 from scanner_runner.errors import ReportError
 
 SCHEMA_VERSION = 1
@@ -170,34 +171,49 @@ class ScanReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
-        """Rebuild a report from `to_dict()` output; raises ReportError when it is not one."""
+        """Rebuild a report from `to_dict()` output, every field type-checked, so no writer ever
+        sees a wrong type; ReportError naming the first bad field."""
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ReportError(f"unsupported schema_version {data.get('schema_version')!r}")
         try:
-            if data.get("schema_version") != SCHEMA_VERSION:
-                raise ReportError(f"unsupported schema_version {data.get('schema_version')!r}")
-            policy = dict(data["policy"])
-            policy["warnings"] = tuple(policy.get("warnings", ()))
-            report = cls(
-                image=ImageInfo(**data["image"]),
-                trigger=TriggerInfo(**data["trigger"]),
-                scanner=ScannerInfo(**data["scanner"]),
-                started_at=str(data["started_at"]),
-                finished_at=str(data["finished_at"]),
-                status=str(data["status"]),
-                policy=PolicyResult(**policy),
-                findings=tuple(_finding_from(f) for f in data.get("findings", ())),
-                vulnerability_data=bool(data.get("vulnerability_data", True)),
-                inventory_packages=data.get("inventory_packages"),
-                build_id=str(data.get("build_id", "")),
-                report_uri=str(data.get("report_uri", "")),
-                error=str(data.get("error", "")),
-            )
-        except ReportError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ReportError(f"not a deployscan report: {exc!r}") from exc
+            built = {
+                "image": schema.build(ImageInfo, data.get("image"), "image"),
+                "trigger": schema.build(TriggerInfo, data.get("trigger"), "trigger"),
+                "scanner": schema.build(ScannerInfo, data.get("scanner"), "scanner"),
+                "policy": _policy_from(data.get("policy")),
+                "findings": _findings_from(data.get("findings", [])),
+            }
+            # `summary` is derived from the findings; keys a later version adds are not read.
+            known = {k: v for k, v in data.items() if k in _REPORT_FIELDS and k not in built}
+            report = schema.build(cls, known, "report", built=built)
+        except schema.SchemaError as exc:
+            raise ReportError(f"not a deployscan report: {exc}") from exc
         if report.status not in STATUSES:
             raise ReportError(f"unknown report status {report.status!r}")
         return report
+
+
+_REPORT_FIELDS = frozenset(ScanReport.__dataclass_fields__) - {"schema_version"}
+MAX_THRESHOLDS_DEPTH = 3  # {"limits": {"high": 0}} is 2; anything much deeper is not ours
+
+
+def _policy_from(data: Any) -> PolicyResult:
+    policy = schema.build(PolicyResult, data, "policy")
+    if schema.depth(policy.thresholds) > MAX_THRESHOLDS_DEPTH:
+        raise schema.SchemaError("policy.thresholds nests too deeply")
+    return policy
+
+
+def _findings_from(data: Any) -> tuple[Finding, ...]:
+    if not isinstance(data, list):
+        raise schema.SchemaError("findings is not a list")
+    findings = []
+    for index, item in enumerate(data):
+        finding = schema.build(Finding, item, f"findings[{index}]")
+        if finding.severity not in SEVERITY_RANK:
+            raise schema.SchemaError(f"findings[{index}] has unknown severity {finding.severity!r}")
+        findings.append(finding)
+    return tuple(findings)
 
 
 def _display_order(f: Finding) -> tuple[bool, int, bool, str, str]:
@@ -211,15 +227,6 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
     data = {name: getattr(finding, name) for name in _FINDING_FIELDS}
     data["cves"] = list(finding.cves)
     return data
-
-
-def _finding_from(data: Mapping[str, Any]) -> Finding:
-    values = dict(data)
-    values["cves"] = tuple(values.get("cves", ()))
-    finding = Finding(**values)
-    if finding.severity not in SEVERITY_RANK:
-        raise ValueError(f"unknown severity {finding.severity!r}")
-    return finding
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -274,14 +281,8 @@ def load(path: Path) -> ScanReport:
         raise ReportError(f"no report at {path}") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"cannot read report {path}: {exc}") from exc
+    except RecursionError as exc:
+        raise ReportError(f"cannot read report {path}: JSON nests too deeply") from exc
     if not isinstance(data, dict):
         raise ReportError(f"not a deployscan report: {path}")
     return ScanReport.from_dict(data)
-
-
-def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
-    """Counts per severity name (all severities present, zero when none)."""
-    counts = dict.fromkeys(SEVERITIES, 0)
-    for finding in findings:
-        counts[finding.severity] = counts.get(finding.severity, 0) + 1
-    return counts

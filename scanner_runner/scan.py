@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from dispatcher.exitcodes import ExitCode, for_status
-from scanner_runner import assemble, writers
+from scanner_runner import assemble, outdir, writers
 from scanner_runner import publish as publishing
 from scanner_runner.acquire import Target, acquire
-from scanner_runner.errors import DeployscanError
+from scanner_runner.errors import DeployscanError, PublishError
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.report import STATUS_ERROR, ScanReport
 from scanner_runner.scanners import default_scanner_name, make_scanner
@@ -44,13 +44,27 @@ class _Scanned:
     error: str
 
 
-def run_scan(job: ScanJob, runtime: Runtime) -> Outcome:
-    """Run the whole scan and return its outcome (it never raises DeployscanError)."""
+def run_scan(job: ScanJob, runtime: Runtime, *, cannot_start: str = "") -> Outcome:
+    """Run the whole scan and return its outcome; `cannot_start` (e.g. an unreadable ignore list)
+    makes it an error report without scanning. The only DeployscanError it raises is
+    OutputDirError, before anything is touched (see `outdir.claim`)."""
+    with outdir.claim(job.output_dir):
+        try:
+            return _run(job, runtime, cannot_start)
+        except KeyboardInterrupt:  # also SIGTERM (signals.Terminated)
+            outdir.clear(job.output_dir)  # an interrupted run leaves nothing half-written
+            raise
+
+
+def _run(job: ScanJob, runtime: Runtime, cannot_start: str) -> Outcome:
     started = runtime.clock()
-    _clear_outputs(job.output_dir)
+    outdir.clear(job.output_dir)
     scanner_name = job.scanner or default_scanner_name(runtime.options)
-    with _work_dir(job.work_dir) as work:
-        scanned = _acquire_and_scan(job, runtime, scanner_name, work)
+    with _work_dir(job.work_dir) as work:  # removed on the way out, interrupted or not
+        if cannot_start:
+            scanned = _Scanned(None, None, _one_line(job, runtime, cannot_start))
+        else:
+            scanned = _acquire_and_scan(job, runtime, scanner_name, work)
         finished = runtime.clock()
         report = assemble.build_report(
             job,
@@ -87,10 +101,15 @@ def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: P
     except (DeployscanError, OSError) as exc:
         # Any failure to pull or scan, expected or not, is an error report (fail closed).
         text = assemble.describe(exc) if isinstance(exc, DeployscanError) else _os_error(exc)
-        secrets = tuple(s for s in (*runtime.secrets, *runtime.options.credentials.secrets(),
-                                    job.creds) if s)  # fmt: skip
-        return _Scanned(target, None, assemble.one_line(redact(text, secrets)))
+        return _Scanned(target, None, _one_line(job, runtime, text))
     return _Scanned(target, result, "")
+
+
+def _one_line(job: ScanJob, runtime: Runtime, text: str) -> str:
+    """An error for the report: one line, every secret this run holds redacted."""
+    secrets = tuple(s for s in (*runtime.secrets, *runtime.options.credentials.secrets(),
+                                job.creds) if s)  # fmt: skip
+    return assemble.one_line(redact(text, secrets))
 
 
 def _write(report: ScanReport, output_dir: Path, sbom: Path | None) -> None:
@@ -105,15 +124,18 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
     status, uri, published = report.status, report.report_uri, None
     targets = runtime.targets
     if targets.bucket or targets.table or targets.topic_arn:
-        clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
-        published = publishing.publish(
-            report,
-            job.output_dir,
-            targets=targets,
-            clients=clients,
-            cache_keys=job.cache_keys(report.image.digest),
-            now=now,
-        )
+        try:
+            clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
+            published = publishing.publish(
+                report,
+                job.output_dir,
+                targets=targets,
+                clients=clients,
+                cache_keys=job.cache_keys(report.image.digest),
+                now=now,
+            )
+        except PublishError as exc:
+            published = publishing.Published("", (), (), False, (str(exc),), stored=False)
         if published.failed:
             exit_code, status = ExitCode.ERROR, STATUS_ERROR
             message = f"{message}; " + assemble.one_line(
@@ -129,18 +151,6 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
 def _os_error(exc: OSError) -> str:
     where = f" {Path(exc.filename).name}" if exc.filename else ""
     return f"cannot scan: {exc.strerror or type(exc).__name__}{where}"
-
-
-def _clear_outputs(output_dir: Path) -> None:
-    """Remove what an earlier run left here, so nothing stale is published with this scan."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for name in [f.filename for f in writers.FORMATS.values()]:
-        (output_dir / name).unlink(missing_ok=True)
-    (output_dir / publishing.SBOM_FILE).unlink(missing_ok=True)
-    (output_dir / publishing.EXPORTED_FILE).unlink(missing_ok=True)
-    for raw in publishing.RAW_DIRS:
-        if (output_dir / raw).is_dir():
-            shutil.rmtree(output_dir / raw)
 
 
 @contextmanager

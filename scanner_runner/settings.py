@@ -14,6 +14,7 @@ from typing import Any
 
 from scanner_runner.errors import SettingsError
 from scanner_runner.scanners.interface import QualysCredentials
+from scanner_runner.scanners.layers import DEFAULT_MAX_UNPACKED_BYTES
 
 DEFAULT_PREFIX = "deployscan"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -42,6 +43,7 @@ class Settings:
     fail_on: str = "high"
     policy_tags: tuple[str, ...] = ()
     policy_ignore: str = ""
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -75,13 +77,14 @@ class Settings:
             fail_on=get("FAIL_ON", "high").lower(),
             policy_tags=_csv(get("POLICY_TAGS")),
             policy_ignore=get("POLICY_IGNORE"),
+            max_unpacked_bytes=_positive_int(env, "MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES),
         )
 
     def with_secret(self, secret_string: str) -> Settings:
         """Fill pod and credentials from the Qualys secret's JSON (values already set win)."""
         try:
             data: Any = json.loads(secret_string)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise SettingsError("the Qualys secret is not JSON") from exc
         if not isinstance(data, dict):
             raise SettingsError("the Qualys secret is not a JSON object")

@@ -7,12 +7,17 @@ calls AWS, so `make deploy…` fails early and cheaply. Stdlib only.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from awsrun import DeployError
 
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
-ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+# Run as `python3 scripts/deploy.py`, before any venv: the contract's grammars come from the
+# dispatcher package beside scripts/ (stdlib only), so a region or account means one thing.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
+
 ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 OU_RE = re.compile(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
 BUS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._-]+$")

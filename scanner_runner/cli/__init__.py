@@ -15,7 +15,7 @@ COMMANDS: dict[str, str] = {
     "dispatch": "scanner_runner.cli.dispatch:dispatch",
     "pull": "scanner_runner.cli.pull:pull",
     "scan": "scanner_runner.cli.scan:scan",
-    "report": "scanner_runner.cli.scan:report",
+    "report": "scanner_runner.cli.report:report",
     "start-build": "scanner_runner.cli.build:start_build",
     "demo": "scanner_runner.cli.demo:demo",
 }

@@ -70,5 +70,10 @@ def demo(*, workdir: Path, quick: bool, verbose: bool) -> None:
             click.echo(f"    report in the emulated S3: {row.report_uri}")
     click.echo(f"demo finished in {result.seconds:.1f} s")
     if not result.ok:
-        click.echo("deployscan demo: a build ended in error (see its log above with -v)", err=True)
+        for row in result.rows:
+            if row.errored:
+                click.echo(f"deployscan demo: {row.image} ended in error: {row.reason}", err=True)
+        if not result.rows:
+            click.echo("deployscan demo: no build ran", err=True)
+        click.echo("deployscan demo: a build ended in error (its log: run again with -v)", err=True)
         sys.exit(ExitCode.FAILED)

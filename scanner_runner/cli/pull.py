@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from dispatcher.buildvars import IMAGE_PLATFORM
+from dispatcher.buildvars import IMAGE_PLATFORM, PULL_ROLE_ARN, REGISTRY_CREDENTIALS_ARN
 from dispatcher.exitcodes import ExitCode
 from scanner_runner.errors import PullError
 from scanner_runner.registry import DEFAULT_PLATFORM, FORMATS
 from scanner_runner.registry import pull as pull_image
+from scanner_runner.signals import interruptible
 
 CREDS_ENV = "REGISTRY_CREDS"
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -78,7 +79,34 @@ def pull(
     max_size: int | None,
     as_json: bool,
 ) -> None:
-    """Pull IMAGE over the registry API into an archive, verifying every digest."""
+    """Pull IMAGE over the registry API into an archive, verifying every digest.
+
+    Exit codes: 0 pulled; 3 the pull failed or SIGTERM/SIGINT stopped it (no partial file left).
+    """
+    with interruptible("pull"):
+        _pull(
+            image=image,
+            output=output,
+            platform=platform,
+            fmt=fmt,
+            creds=creds,
+            insecure=insecure,
+            max_size=max_size,
+            as_json=as_json,
+        )
+
+
+def _pull(
+    *,
+    image: str,
+    output: Path,
+    platform: str | None,
+    fmt: str,
+    creds: str | None,
+    insecure: tuple[str, ...],
+    max_size: int | None,
+    as_json: bool,
+) -> None:
     env = os.environ
     insecure_hosts = [*insecure, *env.get("INSECURE_REGISTRIES", "").split(",")]
     docker_dir = env.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
@@ -98,8 +126,8 @@ def pull(
             platform=platform or env.get(IMAGE_PLATFORM.name) or DEFAULT_PLATFORM,
             fmt=fmt,
             creds=creds,
-            registry_credentials_arn=env.get("REGISTRY_CREDENTIALS_ARN") or None,
-            pull_role_arn=env.get("PULL_ROLE_ARN") or None,
+            registry_credentials_arn=env.get(REGISTRY_CREDENTIALS_ARN.name) or None,
+            pull_role_arn=env.get(PULL_ROLE_ARN.name) or None,
             insecure_registries=[h.strip() for h in insecure_hosts if h.strip()],
             max_size=max_size,
             progress=sys.stderr.isatty() and not (env.get("CI") or env.get("CODEBUILD_BUILD_ID")),

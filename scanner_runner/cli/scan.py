@@ -1,7 +1,7 @@
-"""`deployscan scan` and `deployscan report`: parse options, call the core once, map the exit code.
+"""`deployscan scan`: parse options, call the core once, map the exit code.
 
 Build variables (IMAGE_REF, IMAGE_DIGEST, …) are option defaults, so the buildspec can run just
-`deployscan scan "$IMAGE_REF"`. Runner settings come from `Settings.from_env`, read once here.
+`deployscan scan -- "$IMAGE_REF"`. Runner settings come from `Settings.from_env`, read once here.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from typing import Any
 import click
 
 from dispatcher import buildvars as bv
-from dispatcher.errors import DeployscanError
+from dispatcher.errors import DeployscanError, aws_error_text
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
-from scanner_runner import writers
-from scanner_runner.errors import ReportError, SettingsError
+from scanner_runner.errors import OutputDirError, PolicyError, SettingsError, SourceError
 from scanner_runner.job import Runtime, ScanJob
-from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
+from scanner_runner.policy import FAIL_ON_CHOICES, IgnoreEntry, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
-from scanner_runner.report import TriggerInfo, load, write_atomic
+from scanner_runner.report import TriggerInfo
 from scanner_runner.scan import run_scan
 from scanner_runner.scanners import SCANNERS, default_scanner_name
 from scanner_runner.scanners.interface import ScannerOptions
 from scanner_runner.settings import Settings
+from scanner_runner.signals import interruptible
 
 # Option name -> the build variable it reads (and whose grammar its value must pass).
 _VARIABLES: dict[str, bv.BuildVar] = {
@@ -122,17 +122,27 @@ def _usage(message: str) -> None:
 def scan(**options: Any) -> None:
     """Pull IMAGE (or take --archive), scan it, apply the policy, write and publish reports.
 
-    Exit codes: 0 passed, 1 policy failed, 2 usage, 3 could not scan (fail closed).
+    Exit codes: 0 passed, 1 policy failed, 2 usage (also: --output-dir holds files deployscan
+    did not write), 3 could not scan (fail closed; also: another scan holds --output-dir, or
+    SIGTERM/SIGINT stopped it: the scanner is killed and what the run wrote is removed).
     """
+    with interruptible("scan"):
+        _scan(options)
+
+
+def _scan(options: dict[str, Any]) -> None:
     env = os.environ
     try:
         settings = Settings.from_env(env)
-        job, runtime = _prepare(options, settings, env)
+        job, runtime, cannot_start = _prepare(options, settings, env)
     except DeployscanError as exc:
         _usage(str(exc))
         return
     try:
-        outcome = run_scan(job, runtime)
+        outcome = run_scan(job, runtime, cannot_start=cannot_start)
+    except OutputDirError as exc:
+        click.echo(f"deployscan scan: error: {exc}", err=True)
+        sys.exit(ExitCode.USAGE if exc.usage else ExitCode.ERROR)
     except OSError as exc:  # the reports themselves could not be written: still "could not scan"
         click.echo(f"deployscan scan: error: cannot write reports: {exc.strerror or exc}", err=True)
         sys.exit(ExitCode.ERROR)
@@ -141,7 +151,9 @@ def scan(**options: Any) -> None:
     sys.exit(outcome.exit_code)
 
 
-def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[ScanJob, Runtime]:
+def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[ScanJob, Runtime, str]:
+    """The job and its runtime, plus why the scan cannot start ("" when it can). A bad value is
+    a SettingsError (usage); a source that cannot be read is a runtime failure."""
     image, archive = options["image"] or "", options["archive"]
     if not image and not archive:
         raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
@@ -181,15 +193,14 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         base = replace(base, credentials=settings.credentials, pod=base.pod or settings.qualys_pod)
 
     ignore_source = options["ignore_list"] or settings.policy_ignore
+    ignores, cannot_start = _ignore_list(ignore_source) if ignore_source else ((), "")
     tags = options["policy_tags"]
     policy = Policy(
         fail_on=options["fail_on"] or settings.fail_on,
         max_critical=options["max_critical"],
         max_high=options["max_high"],
         max_medium=options["max_medium"],
-        ignores=parse_ignore_list(_read_source(ignore_source), ignore_source)
-        if ignore_source
-        else (),
+        ignores=ignores,
         tags=tuple(t.strip() for t in tags.split(",") if t.strip())
         if tags
         else settings.policy_tags,
@@ -220,6 +231,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         insecure_registries=tuple(insecure),
         docker_config=Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json",
         work_dir=options["work_dir"],
+        max_unpacked_bytes=settings.max_unpacked_bytes,
     )
     publish = not options["no_publish"]
     targets = Targets(
@@ -230,7 +242,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         ttl_hours=settings.cache_ttl_hours,
         topic_arn=settings.sns_topic_arn if publish else "",
     )
-    return job, Runtime(options=base, targets=targets, secrets=settings.secrets())
+    return job, Runtime(options=base, targets=targets, secrets=settings.secrets()), cannot_start
 
 
 def _with_qualys_secret(settings: Settings, *, wants_registry_login: bool) -> Settings:
@@ -252,6 +264,17 @@ def _with_qualys_secret(settings: Settings, *, wants_registry_login: bool) -> Se
     return settings.with_secret(str(answer.get("SecretString", "")))
 
 
+def _ignore_list(source: str) -> tuple[tuple[IgnoreEntry, ...], str]:
+    """The parsed ignore list, or why it could not be read (bad content is a PolicyError)."""
+    try:
+        text = _read_source(source)
+    except OSError as exc:
+        return (), f"cannot read ignore list {source}: {exc.strerror or exc}"
+    except SourceError as exc:
+        return (), str(exc)
+    return parse_ignore_list(text, source), ""
+
+
 def _read_source(source: str) -> str:
     """The ignore list's text, from a local file or an `s3://bucket/key` object."""
     if source.startswith("s3://"):
@@ -261,34 +284,11 @@ def _read_source(source: str) -> str:
         bucket, _, key = source.removeprefix("s3://").partition("/")
         try:
             body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-            return str(body.decode("utf-8"))
-        except (BotoCoreError, ClientError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
-    try:
-        return Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"cannot read ignore list {source}: {exc}") from exc
-
-
-@click.command("report")
-@click.argument("directory", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(writers.FORMATS)),
-    default="markdown",
-    show_default=True,
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
-def report(directory: Path, fmt: str, output: Path | None) -> None:
-    """Re-render the report saved in DIRECTORY (its report.json) in another format."""
-    path = directory if directory.suffix == ".json" else directory / "report.json"
-    try:
-        text = writers.render(load(path), fmt)
-    except ReportError as exc:
-        click.echo(f"deployscan report: error: {exc}", err=True)
-        sys.exit(ExitCode.UNREADABLE)
-    if output is None:
-        click.echo(text, nl=False)
+        except (BotoCoreError, ClientError) as exc:
+            raise SourceError(f"cannot read ignore list {source}: {aws_error_text(exc)}") from exc
     else:
-        write_atomic(output, text)
+        body = Path(source).read_bytes()
+    try:
+        return str(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"ignore list {source} is not UTF-8 text") from exc

@@ -107,6 +107,8 @@ class _Download:
             chunk = response.raw.read(min(CHUNK, desc.size - self.received))
             if not chunk:
                 return False
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled  # an interrupted pull may already have closed and removed the file
             self.hasher.update(chunk)
             self.write(self.received, chunk)
             self.received += len(chunk)

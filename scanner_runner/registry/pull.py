@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,26 +201,53 @@ def write_archive(
             fetch_blob(transport, ref.repository, desc, scope, write, progress=add, cancel=cancel)
 
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(blobs) or 1))) as pool:
-                futures = [pool.submit(download, desc) for desc in blobs]
-                try:
-                    _first_error(futures, cancel)
-                finally:
-                    cancel.set()
+            download_all(download, blobs, workers=workers, cancel=cancel)
         finally:
             if bar is not None:
                 bar.finish()
 
 
-def _first_error(futures: list[Any], cancel: threading.Event) -> None:
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, return_when="FIRST_EXCEPTION")
-        for future in done:
-            error = future.exception()
-            if error is not None and not isinstance(error, Cancelled):
+def download_all(
+    download: Callable[[Descriptor], None],
+    blobs: list[Descriptor],
+    *,
+    workers: int,
+    cancel: threading.Event,
+) -> None:
+    """Run `download` for every blob on at most `workers` threads; the first error stops the
+    others and is raised once they have stopped. An interrupt (SIGTERM, ^C) does not wait: the
+    threads are daemons, so one stalled in a read keeps neither the process nor its partial file."""
+    todo: queue.SimpleQueue[Descriptor] = queue.SimpleQueue()
+    for desc in blobs:
+        todo.put(desc)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        while not cancel.is_set():
+            try:
+                desc = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                download(desc)
+            except Cancelled:
+                return
+            except BaseException as exc:  # handed to the main thread, which raises it
+                errors.append(exc)
                 cancel.set()
-                raise error
+                return
+
+    count = max(1, min(workers, len(blobs)))
+    threads = [threading.Thread(target=work, name=f"pull-{i}", daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:
+        cancel.set()
+    if errors:
+        raise errors[0]
 
 
 def _scope(ref: ImageRef) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner_runner.errors import ScannerError
+from scanner_runner.report import write_atomic
 from scanner_runner.scanners import process
 from scanner_runner.scanners.interface import (
     ScannerOptions,
@@ -29,6 +30,7 @@ from scanner_runner.scanners.qscanner_files import (
     parse_sarif,
     parse_scan_result,
 )
+from scanner_runner.scanners.qscanner_redact import redact_secret_matches
 
 NAME = "qscanner"
 EXIT_OK, EXIT_NOT_READY, EXIT_POLICY_NOT_READY, EXIT_DENY, EXIT_AUDIT = 0, 40, 41, 42, 43
@@ -132,8 +134,14 @@ class QScanner:
             console = raw_dir / "console.log"
             try:
                 done = process.run(argv, env, remaining + opts.kill_grace, console)
-            finally:  # also when it was killed at the timeout: the log is kept as a raw file
+            finally:  # also when it was killed at the timeout: the raw files are kept
                 _redact_file(console, secrets)
+                unchecked = redact_secret_matches(raw_dir)
+            if unchecked:
+                raise ScannerError(
+                    f"QScanner file {unchecked[0]} is unreadable or too large to check for "
+                    "secret values; removed"
+                )
             code = done.returncode
             if code in (EXIT_NOT_READY, EXIT_POLICY_NOT_READY):
                 if clock() + opts.retry_delay < deadline:
@@ -200,4 +208,4 @@ def _redact_file(path: Path, secrets: tuple[str, ...]) -> None:
     text = path.read_text(encoding="utf-8", errors="replace")
     cleaned = redact(text, secrets)
     if cleaned != text:
-        path.write_text(cleaned, encoding="utf-8")
+        write_atomic(path, cleaned)

@@ -8,6 +8,7 @@ running interpreter first, then on PATH.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from scanner_runner.scanners.interface import ScannerOptions, ScanRequest, ScanR
 
 NAME = "syft"
 SBOM_NAME = "sbom.cdx.json"
+# CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`) and two-byte escapes, as terminals read them.
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
 
 def find_binary(options: ScannerOptions) -> str:
@@ -48,7 +51,8 @@ class Syft:
         request.output_dir.mkdir(parents=True, exist_ok=True)
         sbom = request.output_dir / SBOM_NAME
         source = f"{request.archive_format}:{request.archive}"
-        argv = [binary, "scan", source, "-o", f"cyclonedx-json={sbom}", "-q"]
+        # No `-q`: without a terminal syft prints only its errors, and the last is the reason.
+        argv = [binary, "scan", source, "-o", f"cyclonedx-json={sbom}"]
         extra = {"SYFT_CHECK_FOR_APP_UPDATE": "false"}
         env = child_env(self.options.base_env, request.work_dir, extra)
         done = process.run(argv, env, request.timeout, request.work_dir / "syft-console.log")
@@ -56,7 +60,7 @@ class Syft:
             raise ScannerError(
                 f"syft failed with exit code {done.returncode}",
                 exit_code=done.returncode,
-                stderr=done.stderr,
+                stderr=_plain(done.stderr),
             )
         document = _load(sbom)
         described = document.get("metadata", {}).get("component", {}).get("version", "")
@@ -87,6 +91,12 @@ class Syft:
             sbom=sbom,
             raw_files=(sbom,),
         )
+
+
+def _plain(text: str) -> str:
+    """syft's stderr without terminal colour codes or other control characters."""
+    text = _ANSI_RE.sub("", text)
+    return "".join(c for c in text if c.isprintable() or c == "\n")
 
 
 def _load(path: Path) -> dict[str, Any]:

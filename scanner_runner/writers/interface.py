@@ -32,6 +32,12 @@ def clean_text(value: str, limit: int | None = None) -> str:
     return text
 
 
+def one_line(value: str) -> str:
+    """`value` on one line: whitespace runs become one space, other control characters (NUL,
+    ESC, DEL, C1, bidi and other format characters) are dropped, so no terminal reads them."""
+    return "".join(c for c in " ".join(value.split()) if c.isprintable())
+
+
 def short_digest(digest: str) -> str:
     """`sha256:0123456789ab…` -> `0123456789ab` (12 hex characters), for titles and subjects."""
     return digest.partition(":")[2][:12] if ":" in digest else digest[:12]

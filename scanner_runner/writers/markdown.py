@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
-from scanner_runner.writers.interface import scanner_label, short_digest, verdict_word
+from scanner_runner.writers.interface import one_line, scanner_label, short_digest, verdict_word
 
 MAX_ROWS = 50
 
@@ -70,11 +70,11 @@ def _row(finding: Finding) -> str:
 
 def _cell(text: str) -> str:
     """Keep table cells on one line and stop Markdown/HTML injection from scanner text."""
-    out = " ".join(text.split())
+    out = one_line(text)
     for char in "\\|`*_[]<>#":
         out = out.replace(char, "\\" + char)
     return out
 
 
 def _code(text: str) -> str:
-    return " ".join(text.split()).replace("`", "'")
+    return one_line(text).replace("`", "'")

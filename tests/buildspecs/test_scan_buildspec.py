@@ -180,6 +180,30 @@ def test_a_build_without_image_ref_fails_in_pre_build(tmp_path: Path) -> None:
     )
 
 
+def test_an_image_ref_that_reads_as_an_option_fails_the_build(tmp_path: Path) -> None:
+    """`IMAGE_REF=-h` reaches the runner as an argument after `--`, which refuses it."""
+    job = BuildJob(
+        project=NAMES.project,
+        build_id=new_build_id(NAMES.project),
+        build_number=1,
+        region="us-east-1",
+        account="123456789012",
+        src_dir=copy_source(ROOT, tmp_path / "src"),
+        build_dir=tmp_path / "build",
+        base_env=build_image_environment(),
+        project_env=(EnvVar("SCANNER", "syft"), EnvVar("IMAGE_REF", "-h")),
+        timeout_seconds=120,
+    )
+    result = run_build(job)
+    assert result.status == "FAILED"
+    assert result.phase("BUILD").status == "FAILED"  # type: ignore[union-attr]
+    assert result.exported_variables["SCAN_STATUS"] == "error"
+    assert result.exported_variables["SCAN_EXIT_CODE"] == "2"
+    log = result.log_path.read_text()
+    assert "IMAGE_REF is an option, not an image reference" in log
+    assert "Usage: deployscan scan" not in log
+
+
 def test_a_qscanner_with_the_wrong_hash_never_runs(
     moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
 ) -> None:

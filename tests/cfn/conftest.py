@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
-def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+def resources_of(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     """Logical id -> resource for every resource of one type."""
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 

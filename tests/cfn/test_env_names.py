@@ -15,27 +15,27 @@ class Recorder(Mapping[str, str]):
     """An empty environment that remembers every name the code asks for."""
 
     def __init__(self, values: Mapping[str, str] | None = None) -> None:
-        self.values = dict(values or {})
+        self._values = dict(values or {})
         self.asked: set[str] = set()
 
     def __getitem__(self, key: str) -> str:
         self.asked.add(key)
-        return self.values[key]
+        return self._values[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         self.asked.add(key)
-        return self.values.get(key, default)
+        return self._values.get(key, default)
 
     def __contains__(self, key: object) -> bool:
         if isinstance(key, str):
             self.asked.add(key)
-        return key in self.values
+        return key in self._values
 
     def __iter__(self) -> Iterator[str]:
         raise AssertionError("settings must ask for names, not list the environment")
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._values)
 
 
 def _lambda_env(scanner: dict[str, Any]) -> set[str]:
@@ -75,5 +75,6 @@ def test_runner_settings_the_template_must_provide(scanner: dict[str, Any]) -> N
         "QUALYS_CLIENT_SECRET": "the stack uses an access token",
         "QSCANNER_PATH": "fetch-qscanner.sh exports it in the build",
         "SCAN_TYPES": "the runner's default (pkg)",
+        "MAX_UNPACKED_BYTES": "the runner's default (10 GiB); a build override can raise it",
     }
     assert recorder.asked - _project_env(scanner) == set(optional)

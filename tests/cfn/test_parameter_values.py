@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from dispatcher import buildvars as bv
+from dispatcher.errors import BuildVariableError
 from dispatcher.settings import DEFAULT_LEASE_MINUTES
 from dispatcher.settings import Settings as DispatcherSettings
 from scanner_runner.policy import FAIL_ON_CHOICES, Policy
@@ -151,3 +153,56 @@ def test_the_evaluator_follows_conditions_and_substitutions(scanner: dict[str, A
     assert referenced_parameters(scanner, value["QUALYS_SECRET_ARN"]) == {"ExistingQualysSecretArn"}
     with pytest.raises(NotImplementedError):
         defaults.render({"Fn::Select": [0, ["a"]]})
+
+
+# Template parameters whose values take a contract grammar (dispatcher/buildvars.py): the account
+# and region a build names, the role name a PULL_ROLE_ARN is built from.
+CONTRACT_PARAMETERS = {
+    ("account-spoke", "SecurityAccountId"): bv.ACCOUNT_RE,
+    ("account-spoke", "PrimaryRegion"): bv.REGION_RE,
+    ("account-spoke", "CrossAccountRoleName"): bv.ROLE_NAME_RE,
+    ("scanner", "CrossAccountRoleName"): bv.ROLE_NAME_RE,
+}
+
+
+@pytest.mark.parametrize(("where", "pattern"), sorted(CONTRACT_PARAMETERS.items()))
+def test_template_patterns_are_the_contracts(
+    where: tuple[str, str], pattern: re.Pattern[str]
+) -> None:
+    template, parameter = where
+    declared = load_template(template)["Parameters"][parameter]
+    assert declared["AllowedPattern"] == pattern.pattern
+    if declared.get("Default"):
+        assert pattern.match(declared["Default"])
+
+
+def test_the_deploy_scripts_use_the_contracts_grammars() -> None:
+    import deployvars
+
+    assert deployvars.REGION_RE is bv.REGION_RE
+    assert deployvars.ACCOUNT_RE is bv.ACCOUNT_RE
+
+
+@pytest.mark.parametrize(
+    ("variable", "good", "bad"),
+    [
+        (bv.SOURCE_REGION, ["us-east-1", "us-gov-west-1", "cn-north-1", "eusc-de-east-1"],
+         ["us-east", "US-EAST-1", "us-east-1;id"]),
+        (bv.SOURCE_ACCOUNT, ["123456789012"], ["12345678901", "12345678901x"]),
+        (bv.TRIGGER, ["manual", "ecs:TaskStateChange", "lambda:CreateFunction", "sweep"],
+         ["$(id)", "a b", "ecs:Task State"]),
+        (bv.REGISTRY_CREDENTIALS_ARN,
+         ["arn:aws:secretsmanager:us-east-1:123456789012:secret:hub/login-AbC123"],
+         ["arn:aws:ssm:us-east-1:123456789012:parameter/login"]),
+        (bv.IMAGE_REF, ["nginx:1.27", "docker.io/library/nginx"], ["-h", "--help", "a b"]),
+    ],
+)  # fmt: skip
+def test_one_grammar_for_dispatcher_and_runner(
+    variable: bv.BuildVar, good: list[str], bad: list[str]
+) -> None:
+    """The dispatcher (BuildRequest) and the runner (`deployscan scan`) validate with this table."""
+    for value in good:
+        assert variable.validate(value) == value
+    for value in bad:
+        with pytest.raises(BuildVariableError):
+            variable.validate(value)

@@ -70,6 +70,24 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert len(list((workdir / "reports").glob("*/report.html"))) == 4
 
 
+def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Path) -> None:
+    """A QScanner that errors: the row says error (never "inventory only"), the demo exits 1."""
+    broken = tmp_path / "qscanner"
+    broken.write_text("#!/bin/sh\necho 'Error: subscription expired for this pod' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    env = {"QSCANNER_PATH": str(broken), "QUALYS_POD": "US1", "QUALYS_ACCESS_TOKEN": "t-1"}
+    workdir = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--quick", "--workdir", str(workdir)], env=env)
+    assert result.exit_code == 1, result.output
+    out = result.output
+    table = out[out.index("image  ") :].split("\n\n")[0].splitlines()
+    (row,) = [line for line in table if line.startswith("shop/checkout-api:2.3.1")][:1]
+    assert " error " in row and "inventory only" not in row
+    (line,) = [line for line in out.splitlines() if " ended in error: " in line]
+    assert line.startswith("deployscan demo: shop/checkout-api:2.3.1 ended in error: qscanner")
+    assert line.endswith("Error: subscription expired for this pod")
+
+
 def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
     import os
     import re

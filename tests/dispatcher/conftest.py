@@ -13,6 +13,7 @@ import pytest
 
 from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError
+from dispatcher.launch import Launcher
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 from tests.dispatcher.fakes import CountingClient
@@ -76,7 +77,7 @@ def table_items(client: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-class RecordingLauncher:
+class RecordingLauncher(Launcher):
     """A `Launcher` that records requests; `throttle(n)` makes the next n calls throttle,
     `refuse(n)` makes them meet the project's concurrent-build limit."""
 

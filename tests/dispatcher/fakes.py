@@ -11,10 +11,10 @@ from typing import Any
 from dispatcher.errors import LookupFailed
 from dispatcher.events import ContainerImage
 from dispatcher.imageref import ImageRef
-from dispatcher.resolve import FunctionImage, TaskDefinition
+from dispatcher.resolve import FunctionImage, Resolver, TaskDefinition
 
 
-class FakeResolver:
+class FakeResolver(Resolver):
     """A `Resolver` answering from dictionaries; unknown names are 'not found'."""
 
     def __init__(

@@ -82,7 +82,7 @@ def test_an_unavailable_table_retries_instead_of_building_unguarded(dynamodb: An
             load_event("ecs-task-running.json"), ScanCacheTable(dynamodb, TABLE), launcher
         )
     assert {o.reason for o in result.outcomes} == {m.DEDUP_UNAVAILABLE}
-    assert "ProvisionedThroughputExceededException" in result.outcomes[0].detail  # type: ignore[union-attr]
+    assert "ProvisionedThroughputExceededException" in result.outcomes[0].detail
     assert result.batch_item_failures() == [{"itemIdentifier": "6a0f3d9e-0001"}]
     assert launcher.requests == []
 
@@ -171,7 +171,7 @@ def test_any_launcher_failure_releases_the_lease_and_retries_the_record(
     result = _run(load_event("sqs-batch.json"), cache, CrashingLauncher())
     reasons = [m.decision_line(o)["reason"] for o in result.outcomes]
     assert reasons == [m.LAUNCH_FAILED, m.LAUNCH_FAILED, m.UNREADABLE_RECORD, m.ZIP_FUNCTION]
-    assert "OSError" in result.outcomes[0].detail  # type: ignore[union-attr]
+    assert "OSError" in result.outcomes[0].detail
     assert table_items(dynamodb) == {}
     assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]
 
@@ -186,7 +186,7 @@ def test_a_lease_whose_dispatcher_died_before_start_build_is_retried_then_taken_
     key = f"digest#{D1}"
     cache.acquire(key, image="crashed", lease_id="dead", now=1e9 - 10, seconds=900, ttl=86400)
     (outcome,) = _run(event, cache, launcher).outcomes
-    assert (outcome.reason, outcome.retry) == (m.SCAN_IN_PROGRESS, True)  # type: ignore[union-attr]
+    assert (outcome.reason, outcome.retry) == (m.SCAN_IN_PROGRESS, True)
     assert launcher.requests == []
     later = dispatch(event, settings(), OfflineResolver(), cache=cache, launcher=launcher,
                      clock=lambda: 1e9 + 900, memo=Memo())  # fmt: skip

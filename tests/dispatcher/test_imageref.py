@@ -71,6 +71,27 @@ def test_hostile_or_invalid_references_are_refused(text: str) -> None:
         ImageRef.parse(text)
 
 
+HEX64 = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    ("text", "registry", "repository", "tag"),
+    [
+        (f"docker.io/{HEX64}", "docker.io", f"library/{HEX64}", "latest"),
+        (f"{HEX64}:v1", "docker.io", f"library/{HEX64}", "v1"),
+        (f"library/{HEX64}", "docker.io", f"library/{HEX64}", "latest"),
+        (f"ghcr.io/{HEX64}:1", "ghcr.io", HEX64, "1"),
+    ],
+)
+def test_a_64_hex_repository_with_a_registry_or_tag_is_a_name(
+    text: str, registry: str, repository: str, tag: str
+) -> None:
+    """Only a bare 64-hex input is an image ID (as in Docker's reference library)."""
+    ref = ImageRef.parse(text)
+    assert (ref.registry, ref.repository, ref.tag) == (registry, repository, tag)
+    assert ImageRef.parse(str(ref)) == ref
+
+
 def test_non_string_is_refused() -> None:
     with pytest.raises(ImageRefError):
         ImageRef.parse(None)

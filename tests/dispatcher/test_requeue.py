@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 from dispatcher.envelope import Delivery
 from dispatcher.requeue import SqsQueue, carry_out, queue_url
-from dispatcher.retry import DeadLetter, Retry, Wait
+from dispatcher.retry import DeadLetter, Retry, Settlement, Wait
 
 ARN = "arn:aws:sqs:eu-central-1:210987654321:deployscan-events"
 URL = "https://sqs.eu-central-1.amazonaws.com/210987654321/deployscan-events"
@@ -75,7 +75,7 @@ def test_a_failed_sqs_call_falls_back_to_a_plain_failure(operation: str) -> None
 def test_without_a_dead_letter_queue_or_a_queue_nothing_is_called() -> None:
     queue, stub = _stubbed()
     nowhere = Delivery("{}", None, None, 1, None)
-    items = [
+    items: list[Settlement] = [
         DeadLetter("m-1", DELIVERY, "unreadable-record", ""),
         Wait("m-2", nowhere, 90, "capacity-full"),
         Retry("m-3", "unreadable-record"),

@@ -130,6 +130,7 @@ def test_cross_account_lookups_through_the_role(member: dict[str, str]) -> None:
     assert found.arn == member["td"]
     assert found.platform == "linux/arm64"
     assert [c.image for c in found.containers][1] == "envoyproxy/envoy:v1.29.1"
+    assert found.containers[0].registry_credentials_arn is not None
     assert found.containers[0].registry_credentials_arn.endswith(":secret:hub-Ab12Cd")
     function = resolver.function_image(MEMBER, REGION, member["fn"])
     assert function.platform == "linux/arm64"

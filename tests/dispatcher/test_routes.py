@@ -51,6 +51,7 @@ def test_task_state_change_names_images_and_digests() -> None:
         ("envoy", "envoyproxy/envoy:v1.29.1", None),
     ]
     assert target.origin.trigger == "ecs:TaskStateChange"
+    assert target.origin.resource_arn is not None
     assert target.origin.resource_arn.endswith("task/payments/5f1e0c2a9b7d4e61a3c8f0b2d4e6a8c0")
     assert (target.origin.account, target.origin.region) == (ACCOUNT, REGION)
     assert target.cluster == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/payments"
@@ -77,6 +78,7 @@ def test_register_task_definition_reads_the_request() -> None:
     assert target.origin.resource_arn == TD
     agent = target.images[1]
     assert agent.image == "registry.example.net:8443/observability/agent:5"
+    assert agent.registry_credentials_arn is not None
     assert agent.registry_credentials_arn.endswith(":secret:registry-example-Q1w2E3")
 
 
@@ -112,6 +114,7 @@ def test_ecs_calls_resolve_through_the_task_definition(
     assert isinstance(target, TaskDefinitionTarget)
     assert target.task_definition == TD
     assert target.cluster == cluster
+    assert target.origin.resource_arn is not None
     assert resource in target.origin.resource_arn
 
 
@@ -176,6 +179,7 @@ def test_lambda_update_code_of_a_zip_function_is_a_skip() -> None:
     del event["detail"]["requestParameters"]["imageUri"]
     event["detail"]["responseElements"]["packageType"] = "Zip"
     (skip,) = extract(EventBridgeEvent(event), "r1")
+    assert isinstance(skip, m.Skip)
     assert skip.reason == m.ZIP_FUNCTION
 
 
@@ -193,6 +197,7 @@ def test_wrongly_typed_cloudtrail_fields_are_invalid_events(
     event = load_event("ecs-create-service.json")
     event[path[0]][path[1]] = value
     (skip,) = extract(EventBridgeEvent(event), "r1")
+    assert isinstance(skip, m.Skip)
     assert skip.reason == m.INVALID_EVENT
     assert skip.retry
 
@@ -202,6 +207,7 @@ def test_missing_task_definition_is_an_invalid_event() -> None:
     event["detail"]["requestParameters"].pop("taskDefinition")
     event["detail"]["responseElements"] = None
     (skip,) = extract(EventBridgeEvent(event), "r1")
+    assert isinstance(skip, m.Skip)
     assert skip.reason == m.INVALID_EVENT
 
 

@@ -8,13 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
+import pytest
+from botocore.stub import Stubber
 
 from dispatcher import model as m
 from dispatcher.core import dispatch
 from dispatcher.dedup import Memo
+from dispatcher.errors import CacheError
 from dispatcher.imageref import ImageRef
 from dispatcher.resolve import OfflineResolver
-from dispatcher.scancache import Held, ScanCacheTable, cache_key
+from dispatcher.scancache import Held, ScanCacheTable, Verdict, cache_key
 from tests.dispatcher.conftest import ECR, REGION, TABLE, RecordingLauncher, load_event, settings
 
 KEY = cache_key(ImageRef.parse("nginx@sha256:" + "3c" * 32))
@@ -161,3 +164,61 @@ def _locking(action: Any) -> Any:
         action()
 
     return hook
+
+
+class LostAnswer:
+    """A client whose first PutItem commits but whose answer is lost, so botocore retries it:
+    the retry then meets the item its own first attempt wrote."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def put_item(self, **request: Any) -> Any:
+        self.client.put_item(**request)  # committed; the response never arrives
+        return self.client.put_item(**request)  # the retry
+
+
+def test_a_retried_put_recognises_its_own_lease(dynamodb: Any) -> None:
+    cache = ScanCacheTable(LostAnswer(dynamodb), TABLE)
+    assert _take(cache, "L1") is None  # ours, not "scan-in-progress"
+    assert _item(dynamodb)["lease_id"]["S"] == "L1"
+    # someone else's lease is still someone else's
+    assert _take(ScanCacheTable(dynamodb, TABLE), "L2") == Held(KEY, completed=False, settled=False)
+
+
+def test_an_executor_behind_a_lost_answer_still_starts_the_build(dynamodb: Any) -> None:
+    launcher = RecordingLauncher()
+    result = dispatch(load_event("ecs-task-running.json"), settings(), OfflineResolver(),
+                      cache=ScanCacheTable(LostAnswer(dynamodb), TABLE), launcher=launcher,
+                      clock=lambda: NOW, memo=Memo())  # fmt: skip
+    assert [m.decision_line(o)["reason"] for o in result.outcomes] == [m.STARTED, m.STARTED]
+    assert len(launcher.requests) == 2
+
+
+def test_verdicts_are_recorded_and_looked_up(dynamodb: Any) -> None:
+    cache = ScanCacheTable(dynamodb, TABLE)
+    assert _take(cache, "L1") is None
+    assert cache.lookup(KEY, NOW + 1).status == "in-flight"  # type: ignore[union-attr]
+    verdict = Verdict("failed", "nginx", "deployscan-scan:9", "s3://b/r/report.json", {"high": 2})
+    cache.record(KEY, verdict, now=NOW + 60, keep_seconds=3600)
+    found = cache.lookup(KEY, NOW + 61)
+    assert found is not None
+    assert (found.status, found.build_id, found.report_uri) == (
+        "failed", "deployscan-scan:9", "s3://b/r/report.json")  # fmt: skip
+    assert found.counts == {"high": 2}
+    assert "lease_expires_at" not in _item(dynamodb)
+    assert cache.lookup(KEY, NOW + 60 + 3601) is None  # expired: no longer suppresses
+    cache.record(KEY, verdict, now=NOW + 100, keep_seconds=0)  # an alert that did not go out
+    assert cache.lookup(KEY, NOW + 101) is None
+    assert _take(cache, "L3", NOW + 101) is None
+
+
+def test_an_unreadable_table_is_a_cache_error() -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", "ResourceNotFoundException")
+        with pytest.raises(CacheError, match="ResourceNotFoundException"):
+            ScanCacheTable(client, TABLE).lookup(KEY, NOW)

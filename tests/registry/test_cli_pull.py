@@ -150,6 +150,7 @@ def test_creds_from_environment_or_stdin_stay_out_of_argv(
     on_argv = CliRunner().invoke(main, [*base, "--creds", creds])
     assert on_argv.exit_code == 0, on_argv.output
     assert "warning: --creds USER:PASS is visible" in on_argv.stderr
+    assert auth_registry.password is not None
     assert auth_registry.password not in on_argv.output
     no_creds = CliRunner().invoke(
         main, base, env={"REGISTRY_CREDS": "", "DOCKER_CONFIG": str(tmp_path)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def _pull(server: Hostile, tmp_path: Path, ref: str = "1", **kwargs: object) -> 
     return out
 
 
-def _refused(server: Hostile, tmp_path: Path, match: str, **kwargs: object) -> None:
+def _refused(server: Hostile, tmp_path: Path, match: str, **kwargs: Any) -> None:
     with pytest.raises(PullError, match=match) as caught:
         _pull(server, tmp_path, **kwargs)
     assert "\n" not in str(caught.value)

@@ -142,6 +142,56 @@ def test_bad_input_is_one_line_and_exit_2(
     assert not (tmp_path / "report.json").exists()
 
 
+@pytest.mark.parametrize("reference", ["-h", "--help", "--archive=/etc/passwd"])
+def test_a_reference_after_double_dash_that_reads_as_an_option_is_refused(
+    tmp_path: Path, env: dict[str, str], reference: str
+) -> None:
+    """What the buildspec runs: `deployscan scan --output-dir … -- "$IMAGE_REF"`."""
+    result = invoke(["--output-dir", str(tmp_path), "--", reference], env)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "deployscan scan: error: IMAGE_REF is an option, not an image reference "
+        "(it starts with '-')"
+    )
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_an_archive_that_is_not_the_digest_asked_for_is_refused(
+    tmp_path: Path, env: dict[str, str], oci_archive: Archive
+) -> None:
+    """`scan --archive ok.tar --digest <other>` (or a stale IMAGE_DIGEST) records nothing as
+    passed: it is an error report, exit 3, and one line saying why."""
+    other = "sha256:" + "e" * 64
+    for args, extra in (
+        (["--digest", other], {}),
+        ([], {"IMAGE_DIGEST": other}),
+    ):
+        result = invoke(
+            ["--archive", str(oci_archive.path), "--output-dir", str(tmp_path), *args], env | extra
+        )
+        assert result.exit_code == 3
+        first = result.output.splitlines()[0]
+        assert first == (
+            f"error: IMAGE_DIGEST {other} is not this archive's "
+            f"(its manifest is {oci_archive.manifest_digest})"
+        )
+        assert load(tmp_path / "report.json").status == "error"
+
+
+def test_max_unpacked_bytes_bounds_what_a_scan_may_unpack(
+    tmp_path: Path, env: dict[str, str], oci_archive: Archive
+) -> None:
+    args = ["--archive", str(oci_archive.path), "--output-dir", str(tmp_path)]
+    result = invoke(args, env | {"MAX_UNPACKED_BYTES": "1000"})
+    assert result.exit_code == 3
+    assert "unpack to more than 1000 bytes (MAX_UNPACKED_BYTES)" in result.output
+    result = invoke(args, env | {"MAX_UNPACKED_BYTES": "10GiB"})
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "deployscan scan: error: MAX_UNPACKED_BYTES must be a positive whole number, got '10GiB'"
+    )
+
+
 def test_report_command_renders_every_format(tmp_path: Path) -> None:
     from scanner_runner.report import save
 
@@ -215,6 +265,7 @@ def test_scan_image_from_a_private_registry_uses_the_docker_login(
     result = invoke(args, env | {"DOCKER_CONFIG": str(tmp_path / "docker")})
     assert result.exit_code == 0, result.output
     assert load(tmp_path / "out" / "report.json").image.digest == img.digest
+    assert auth_registry.password is not None
     assert auth_registry.password not in without.output + result.output
 
 
@@ -244,4 +295,5 @@ def test_qualys_secret_registry_login_is_used_even_when_the_token_is_in_the_env(
     result = invoke(args, env)
     assert result.exit_code == 0, result.output
     assert load(tmp_path / "out" / "report.json").image.digest == img.digest
+    assert auth_registry.password is not None
     assert auth_registry.password not in result.output

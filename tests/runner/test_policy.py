@@ -122,6 +122,7 @@ def test_ignore_list_parsing() -> None:
         ('[{"id": "1", "expires": "soon", "reason": "x"}]', "is no date"),
         ('[{"id": "1", "expires": "2026-01-01", "reason": " "}]', "non-empty reason"),
         ('[{"id": "../../etc", "expires": "2026-01-01", "reason": "x"}]', "not a QID"),
+        ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
     ],
 )
 def test_bad_ignore_lists_are_usage_errors(text: str, message: str) -> None:

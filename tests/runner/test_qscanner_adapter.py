@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from scanner_runner.errors import ScannerError
+from scanner_runner.report import Finding
 from scanner_runner.scanners.interface import (
     QualysCredentials,
     ScannerOptions,
@@ -35,7 +36,7 @@ def test_findings_follow_the_severity_fallback_chain(
     double: DoubleRun, make_options: Options, make_request: Request, oci_archive: Archive
 ) -> None:
     result = scan(double, make_options, make_request, "findings")
-    by_id = {}
+    by_id: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_id.setdefault(finding.id, []).append(finding)
     assert by_id["38001"][0].severity == "critical"  # result.properties.severity
@@ -184,6 +185,57 @@ def test_secrets_are_reported_without_the_matched_value(
     assert secret.severity == "critical"
     assert secret.package == "/app/config.env:3"
     assert "DOUBLESECRETVALUE" not in repr(result.findings)
+
+
+SECRET_VALUE = "AKIA" + "DOUBLESECRETVALUE"  # what the double's secret scan matches
+
+
+def raw_texts(directory: Path) -> dict[str, str]:
+    return {p.name: p.read_text(errors="replace") for p in directory.rglob("*") if p.is_file()}
+
+
+def test_matched_secret_values_never_stay_in_the_raw_files(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    request = make_request()
+    result = scan(double, make_options, make_request, "secrets")
+    (secret,) = [f for f in result.findings if f.kind == "secret"]
+    assert secret.id == "aws-access-key-id"
+    kept = raw_texts(request.output_dir)
+    assert any(name.endswith("-ScanResult.json") for name in kept)
+    assert [name for name, text in kept.items() if SECRET_VALUE in text] == []
+    scan_result = next(t for n, t in kept.items() if n.endswith("-ScanResult.json"))
+    assert '"Match": "[redacted]"' in scan_result  # still the same document, value replaced
+    assert not list(request.output_dir.glob(".*"))  # rewritten through a temp file, none left
+
+
+def test_secret_values_are_redacted_when_the_scan_is_refused_too(
+    double: DoubleRun, make_options: Options, make_request: Request
+) -> None:
+    request = make_request(image_id="sha256:" + "9" * 64)  # the report names another image
+    with pytest.raises(ScannerError, match="not the scanned archive's"):
+        scan(double, make_options, make_request, "secrets", image_id="sha256:" + "9" * 64)
+    kept = raw_texts(request.output_dir)
+    assert kept and [name for name, text in kept.items() if SECRET_VALUE in text] == []
+
+
+def test_a_scan_result_that_cannot_be_checked_for_secrets_is_removed_and_an_error(
+    double: DoubleRun, make_options: Options, make_request: Request, tmp_path: Path
+) -> None:
+    wrapper = tmp_path / "qscanner-cut-short"  # the double, then its ScanResult.json cut in half
+    wrapper.write_text(
+        f'#!/bin/sh\n"{DOUBLE}" "$@" || exit $?\n'
+        'for f in "$QSCANNER_OUT"/*-ScanResult.json; do head -c 200 "$f" > "$f.x"; '
+        'mv "$f.x" "$f"; done\n'
+    )
+    wrapper.chmod(0o755)
+    double.scenario = "secrets"
+    request = make_request()
+    options = make_options(qscanner_path=str(wrapper))
+    env = {**options.base_env, "QSCANNER_OUT": str(request.output_dir)}
+    with pytest.raises(ScannerError, match="too large to check for secret values; removed"):
+        QScanner(make_options(qscanner_path=str(wrapper), base_env=env)).scan(request)
+    assert not list(request.output_dir.glob("*ScanResult.json"))
 
 
 def test_missing_binary_credentials_or_pod_fail_before_running(

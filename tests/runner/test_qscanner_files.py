@@ -33,7 +33,7 @@ def test_severity_prefers_result_then_rule_then_customer_severity_then_level() -
         {"id": "2", "properties": {"customerSeverity": "4"}},
         {"id": "3", "properties": {}},
     ]
-    results = [
+    results: list[dict[str, Any]] = [
         {"ruleId": "1", "level": "note", "properties": {"severity": 5}},
         {"ruleId": "1", "level": "error"},
         {"ruleId": "2", "level": "note"},

@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from dispatcher.imageref import ImageRef
+from scanner_runner import outdir
 from scanner_runner.devtools import imagebuild
 from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.job import Runtime, ScanJob
@@ -132,6 +133,7 @@ def test_stale_outputs_of_an_earlier_run_are_removed(
 ) -> None:
     stale = tmp_path / "out" / "syft"
     stale.mkdir(parents=True)
+    (tmp_path / "out" / outdir.MARKER).write_text("")  # an earlier run's directory
     (stale / "old.json").write_text("{}")
     (tmp_path / "out" / "sbom.cdx.json").write_text("{}")
     double.scenario = "clean"
@@ -158,7 +160,7 @@ def test_published_report_names_its_own_uri(
     session = boto3.session.Session(region_name="us-east-1")
     session.client("s3").create_bucket(Bucket="results-bucket")
     targets = Targets(bucket="results-bucket", prefix="scans")
-    values = {
+    values: dict[str, Any] = {
         "output_dir": tmp_path / "out",
         "scanner": "qscanner",
         "archive": oci_archive.path,
@@ -183,6 +185,32 @@ def test_published_report_names_its_own_uri(
     assert exported(tmp_path)["SCAN_REPORT_URI"] == uri
 
 
+def test_secret_values_found_in_the_image_never_reach_s3(
+    tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive, aws: None
+) -> None:
+    double.scenario = "secrets"
+    session = boto3.session.Session(region_name="us-east-1")
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="results-bucket")
+    targets = Targets(bucket="results-bucket")
+    job = ScanJob(output_dir=tmp_path / "out", scanner="qscanner", archive=oci_archive.path)
+    runtime = Runtime(
+        options=make_options(),
+        targets=targets,
+        clock=clock(),
+        clients=make_clients(targets, session),
+    )
+    outcome = run_scan(job, runtime)
+    assert any(f.kind == "secret" for f in outcome.report.findings)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="results-bucket")["Contents"]]
+    assert any(key.endswith("-ScanResult.json") for key in keys)
+    bodies = {k: s3.get_object(Bucket="results-bucket", Key=k)["Body"].read() for k in keys}
+    secret = b"AKIA" + b"DOUBLESECRETVALUE"
+    assert [key for key, body in bodies.items() if secret in body] == []
+    local = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and secret in p.read_bytes()]
+    assert local == []  # nor in the build's artifacts
+
+
 @pytest.fixture(scope="module")
 def pushed(registry: LocalRegistry) -> tuple[str, str]:
     img = imagebuild.image([imagebuild.layer(rootfs("pulled"))])
@@ -205,6 +233,26 @@ def test_image_is_pulled_from_a_real_registry_then_scanned(
     assert outcome.report.image.ref == ref
     (call,) = double.calls()
     assert call["argv"][-2] == "tar"  # the double scanned the pulled archive
+
+
+def test_a_pulled_image_is_bounded_by_what_its_layers_unpack_to(
+    tmp_path: Path,
+    make_options: Options,
+    double: DoubleRun,
+    pushed: tuple[str, str],
+    registry: LocalRegistry,
+) -> None:
+    ref, _digest = pushed
+    outcome = run(
+        tmp_path,
+        make_options(),
+        image=ref,
+        insecure_registries=(registry.host,),
+        max_unpacked_bytes=1000,
+    )
+    assert outcome.exit_code == 3
+    assert "unpack to more than 1000 bytes (MAX_UNPACKED_BYTES)" in outcome.report.error
+    assert double.calls() == []  # refused before QScanner ran
 
 
 def test_pull_failure_is_an_error_report(
@@ -263,9 +311,9 @@ def test_timeouts_unparseable_files_and_missing_binary_are_error_reports(
 def test_an_unexpected_os_error_while_scanning_is_still_an_error_report(
     tmp_path: Path, make_options: Options, double: DoubleRun, oci_archive: Archive
 ) -> None:
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "qscanner").write_text("a file where the raw directory goes")
-    outcome = run(tmp_path, make_options(), archive=oci_archive.path)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "qscanner-cache").write_text("a file where the cache directory goes")
+    outcome = run(tmp_path, make_options(), archive=oci_archive.path, work_dir=tmp_path / "work")
     assert outcome.exit_code == 3
     assert outcome.report.status == "error" and "cannot scan" in outcome.report.error
     assert load(tmp_path / "out" / "report.json").status == "error"

@@ -33,6 +33,7 @@ def test_default_scanner_is_qscanner_only_when_a_binary_is_found(tmp_path: Path)
 
 def test_defaults_and_values_from_env() -> None:
     assert Settings.from_env({}) == Settings()
+    assert Settings().max_unpacked_bytes == 10 * 1024**3
     settings = Settings.from_env(
         {
             "RESULTS_S3_BUCKET": "scan-results",
@@ -43,8 +44,10 @@ def test_defaults_and_values_from_env() -> None:
             "POLICY_TAGS": "prod, pci,",
             "SCAN_TYPES": "pkg,secret",
             "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
+            "MAX_UNPACKED_BYTES": "2147483648",
         }
     )
+    assert settings.max_unpacked_bytes == 2 * 1024**3
     assert settings.results_prefix == "team/scans"
     assert (settings.scan_timeout, settings.cache_ttl_hours, settings.fail_on) == (
         600,
@@ -57,7 +60,12 @@ def test_defaults_and_values_from_env() -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"SCAN_TIMEOUT": "0"}, {"CACHE_TTL_HOURS": "1h"}, {"RESULTS_S3_BUCKET": "Bad_Bucket"}],
+    [
+        {"SCAN_TIMEOUT": "0"},
+        {"CACHE_TTL_HOURS": "1h"},
+        {"RESULTS_S3_BUCKET": "Bad_Bucket"},
+        {"MAX_UNPACKED_BYTES": "-1"},
+    ],
 )
 def test_invalid_values_are_rejected(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
@@ -82,6 +90,8 @@ def test_secret_fills_what_the_environment_lacks() -> None:
     assert kept.qualys_pod == "US1" and kept.credentials.access_token == "env"
     with pytest.raises(SettingsError):
         Settings().with_secret("[1]")
+    with pytest.raises(SettingsError):
+        Settings().with_secret('{"a":' * 100_000)
 
 
 def test_oauth_pair_wins_over_a_token() -> None:

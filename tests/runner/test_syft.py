@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner_runner.assemble import describe
 from scanner_runner.errors import ScannerError
 from scanner_runner.report import MODE_INVENTORY_ONLY
 from scanner_runner.scanners.interface import ScannerOptions, ScanRequest
@@ -60,5 +61,11 @@ def test_syft_failure_is_an_error(make_options: Options, tmp_path: Path) -> None
         output_dir=tmp_path / "o",
         work_dir=tmp_path / "w",
     )
-    with pytest.raises(ScannerError, match="syft failed"):
+    with pytest.raises(ScannerError, match="syft failed") as caught:
         Syft(make_options()).scan(request)
+    # The reason is syft's own last error line, without its terminal colours.
+    last = caught.value.stderr.strip().splitlines()[-1]
+    assert "could not determine source" in last and "junk.tar" in last
+    assert "\x1b" not in caught.value.stderr
+    assert describe(caught.value).startswith("syft failed with exit code 1: ")
+    assert "could not determine source" in describe(caught.value)  # what the error report says

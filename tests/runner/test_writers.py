@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanner_runner import writers
-from scanner_runner.report import ImageInfo, ScanReport, load, save
+from scanner_runner.report import Finding, ImageInfo, ScanReport, load, save
 from scanner_runner.writers import html, junit, markdown, sarif
 from scanner_runner.writers import json as json_writer
 from tests.runner.conftest import error_policy, fixed_report
@@ -116,6 +116,22 @@ def test_markdown_cells_cannot_break_the_table() -> None:
     row = next(line for line in text.splitlines() if "38002" in line)
     assert row.count(" | ") == 6  # seven cells, the title's pipe is escaped
     assert "\\<script\\>" in row
+
+
+def test_markdown_carries_no_control_characters_from_scanner_text() -> None:
+    hostile = Finding(
+        "38009",
+        "high",
+        "NUL\x00 and ESC\x1b[2J\x1b]0;owned\x07 title\x7f\x9b",
+        ("CVE-2024-9\x00",),
+        "pkg\x1b[31m",
+        "1.0\x00",
+    )
+    report = fixed_report(findings=(hostile,), error="scanner said \x1b[31mno\x00")
+    text = markdown.render(report)
+    assert not [c for c in text if not c.isprintable() and c != "\n"]
+    row = next(line for line in text.splitlines() if "38009" in line)
+    assert "NUL and ESC\\[2J\\]0;owned title" in row and "pkg\\[31m" in row
 
 
 def test_write_all_writes_every_format_atomically(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import scanner_runner
-from dispatcher.buildvars import BuildRequest
+from dispatcher.buildvars import SCAN_STATUS, BuildRequest
 from dispatcher.core import dispatch
 from dispatcher.dedup import Memo
 from dispatcher.model import Skip, Started
@@ -78,7 +78,7 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         """True when every build ran to a verdict (passed or policy-failed), none errored."""
-        return bool(self.rows) and all(row.verdict != "error" for row in self.rows)
+        return bool(self.rows) and not any(row.errored for row in self.rows)
 
 
 def choose_scanner(environ: Mapping[str, str]) -> ScannerChoice:
@@ -183,7 +183,7 @@ def _qscanner_env(scanner: ScannerChoice) -> tuple[tuple[EnvVar, ...], bytes]:
 
 
 def _announce(echo: Echo, request: BuildRequest, result: BuildResult) -> None:
-    verdict = result.exported_variables.get("SCAN_STATUS", "error")
+    verdict = result.exported_variables.get(SCAN_STATUS, "error")
     seconds = result.ended_at - result.started_at
     number, status = result.build_number, result.status
     echo(f"  build {number} {request.image}: {status} ({verdict}), {seconds:.1f} s")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher.scancache import PARTITION_KEY, TTL_ATTRIBUTE
 from scanner_runner.devtools.localbuild.model import EnvVar
 
 ClientFactory = Callable[[str], Any]
@@ -63,13 +64,13 @@ def create_stack(
     ddb = client("dynamodb")
     ddb.create_table(
         TableName=names.table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
     ddb.update_time_to_live(
         TableName=names.table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
     topic_arn = client("sns").create_topic(Name=names.topic)["TopicArn"]
     secret = {"qualys_pod": qualys_pod, "qualys_access_token": qualys_token}

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher import model as m
+from dispatcher.buildvars import SCAN_COUNTS, SCAN_REPORT_URI, SCAN_STATUS
 from scanner_runner.devtools.localbuild.model import BuildResult
 from scanner_runner.errors import ReportError
-from scanner_runner.report import load
+from scanner_runner.report import ScanReport, load
 
-COUNTS = ("SCAN_CRITICAL", "SCAN_HIGH", "SCAN_MEDIUM", "SCAN_LOW", "SCAN_INFO")
 HEADERS = ("image", "trigger", "digest", "verdict", "c/h/m/l/i", "report")
 
 
@@ -23,10 +23,17 @@ class Row:
     image: str
     trigger: str
     digest: str
-    verdict: str  # passed | failed | error [(inventory only)] | skipped: <reason>
+    verdict: str  # passed | failed [(inventory only)] | error | skipped: <reason>
     counts: str
     report_uri: str
     html: Path | None = None
+    status: str = "skipped"  # passed | failed | error | skipped
+    reason: str = ""  # why a build ended in error
+
+    @property
+    def errored(self) -> bool:
+        """True when this row's build ended in error (a failed demo step)."""
+        return self.status == "error"
 
 
 def rows_for(
@@ -69,29 +76,52 @@ def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path
     request = outcome.build.request
     exported = result.exported_variables if result else {}
     html = _copy_reports(result, request.image.repository, reports_dir) if result else None
-    verdict = exported.get("SCAN_STATUS", "error")
-    counts = "/".join(exported.get(name, "?") for name in COUNTS)
+    status = exported.get(SCAN_STATUS, "error")
+    verdict = status
+    counts = "/".join(exported.get(name, "?") for name in SCAN_COUNTS)
     digest = request.digest
-    report_file = html.with_name("report.json") if html else None
-    if report_file and report_file.is_file():
-        try:
-            report = load(report_file)
-        except ReportError:
-            report = None
-        if report is not None:
-            digest = digest or report.image.digest  # the build resolved what the event lacked
-            if not report.vulnerability_data:
-                # Zero counts from an inventory would read like a clean vulnerability scan.
-                verdict, counts = f"{verdict} (inventory only)", "n/a"
+    report = _load_report(html)
+    if report is not None:
+        digest = digest or report.image.digest  # the build resolved what the event lacked
+        if status == "error":
+            counts = "n/a"
+        elif not report.vulnerability_data:
+            # Zero counts from an inventory would read like a clean vulnerability scan.
+            verdict, counts = f"{verdict} (inventory only)", "n/a"
     return Row(
         image=_short_image(outcome.build.image),
         trigger=request.trigger,
         digest=_short_digest(digest),
         verdict=verdict,
         counts=counts,
-        report_uri=exported.get("SCAN_REPORT_URI", ""),
+        report_uri=exported.get(SCAN_REPORT_URI, ""),
         html=html,
+        status=status,
+        reason=_error_reason(result, report) if status == "error" else "",
     )
+
+
+def _load_report(html: Path | None) -> ScanReport | None:
+    report_file = html.with_name("report.json") if html else None
+    if report_file is None or not report_file.is_file():
+        return None
+    try:
+        return load(report_file)
+    except ReportError:
+        return None
+
+
+def _error_reason(result: BuildResult | None, report: ScanReport | None) -> str:
+    """The scan's own error, else the build's failed phase, else that it never ran."""
+    if report is not None and report.error:
+        return report.error
+    if result is None:
+        return "the build did not run"
+    failed = next((p for p in result.phases if p.status != "SUCCEEDED"), None)
+    if failed is None:
+        return f"the build ended {result.status} with no scan verdict"
+    detail = f": {failed.message}" if failed.message else ""
+    return f"the build ended {result.status} in phase {failed.phase_type}{detail}"
 
 
 def _copy_reports(result: BuildResult, repository: str, reports_dir: Path) -> Path | None:

@@ -9,20 +9,6 @@ from pathlib import Path
 from scanner_runner.devtools.localbuild.reports import Report
 
 ENV_TYPES = frozenset({"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"})
-# Build phases in CodeBuild's order (BatchGetBuilds `phases[].phaseType`).
-BUILD_PHASES = (
-    "SUBMITTED",
-    "QUEUED",
-    "PROVISIONING",
-    "DOWNLOAD_SOURCE",
-    "INSTALL",
-    "PRE_BUILD",
-    "BUILD",
-    "POST_BUILD",
-    "UPLOAD_ARTIFACTS",
-    "FINALIZING",
-    "COMPLETED",
-)
 
 
 @dataclass(frozen=True)
