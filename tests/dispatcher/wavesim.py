@@ -25,11 +25,11 @@ from dispatcher.dedup import Memo
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.scancache import ScanCacheTable, Verdict, digest_key
 from dispatcher.settings import Settings
+from tests.dispatcher.conftest import image_event
 from tests.dispatcher.fakes import FakeResolver
-from tests.dispatcher.sqssim import ACCOUNT, REGION, EmulatedSqs, QueueConfig, lambda_event
+from tests.dispatcher.sqssim import ACCOUNT, EmulatedSqs, QueueConfig, lambda_event
 
 TABLE = "deployscan-scan-cache"
-ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 POISON_BODY = "{not json"
 BATCH_WINDOW = 1.0  # the event source mapping's MaximumBatchingWindowInSeconds
 OVERTAKE = 300.0  # "in order of arrival" at the resolution of a deploy wave
@@ -164,7 +164,6 @@ class Simulation:
         self.poison_sent: float | None = None
         self.invocations = 0
         self._seq = itertools.count()
-        self._serial = itertools.count(1)
 
     def at(self, when: float, kind: str, payload: Any = None) -> None:
         """Schedule something."""
@@ -203,7 +202,7 @@ class Simulation:
                 self.sqs.send(POISON_BODY)
             else:
                 self.arrived.setdefault(digest_key(_digest(payload)), self.now)
-                self.sqs.send(json.dumps(task_running(payload, next(self._serial))))
+                self.sqs.send(json.dumps(image_event(payload)))
         elif kind == "build-end":
             self.codebuild.finish(payload)
         elif kind == "slot-free":
@@ -293,20 +292,4 @@ class Simulation:
 
 
 def _digest(image: int) -> str:
-    return f"sha256:{image:064x}"
-
-
-def task_running(image: int, serial: int) -> dict[str, Any]:
-    """An ECS Task State Change (RUNNING) for one service whose image is number `image`."""
-    task = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/{serial:032x}"
-    return {
-        "version": "0", "id": f"evt-{serial}", "detail-type": "ECS Task State Change",
-        "source": "aws.ecs", "account": ACCOUNT, "region": REGION, "resources": [task],
-        "detail": {
-            "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod", "taskArn": task,
-            "taskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/svc{image}:2",
-            "lastStatus": "RUNNING", "desiredStatus": "RUNNING", "version": 2,
-            "containers": [{"name": "app", "image": f"{ECR}/svc{image}:2",
-                            "imageDigest": _digest(image)}],
-        },
-    }  # fmt: skip
+    return f"sha256:{image:064x}"  # as tests.dispatcher.conftest.image_event has it
