@@ -15,8 +15,9 @@ from dispatcher import model as m
 from dispatcher.dedup import LAUNCH_WINDOW_SECONDS, Memo, new_lease_id
 from dispatcher.errors import BuildRequestError, CacheError, LaunchError
 from dispatcher.launch import Launcher
-from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache import Held, ScanCacheTable
 from dispatcher.settings import Settings
+from dispatcher.tiers import lease_seconds, retry_tier
 
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class _Executor:
             return skip(held, "remembered in this process")
         lease_id = self.new_id()
         try:
-            taken = self.cache.acquire(
+            taken = self.cache.take(
                 build.key,
                 image=build.image,
                 lease_id=lease_id,
@@ -67,13 +68,18 @@ class _Executor:
             )
         except CacheError as exc:
             return skip(m.DEDUP_UNAVAILABLE, str(exc), retry=True)
-        if taken is not None:
+        if isinstance(taken, Held):
             reason = m.ALREADY_SCANNED if taken.completed else m.SCAN_IN_PROGRESS
             if not taken.settled:  # retried until that build shows up or its short lease ends
                 return skip(reason, "the lease holder has started no build yet", retry=True)
             self.memo.put(build.key, reason, now)
             return skip(reason)
         request = replace(build.request, lease_id=lease_id)
+        moved = retry_tier(request.compute_tier, taken.replaced)  # the last Lambda build failed
+        if moved is not None:
+            tiers = self.settings.tiers
+            request = replace(request, project=tiers.project(moved.tier), compute_tier=moved.tier)
+            build = replace(build, tier_reason=moved.reason)
         try:
             build_id = self.launcher.start(request)
         except Exception as exc:  # any Launcher (CodeBuild, the demo's local one) may fail
@@ -86,8 +92,9 @@ class _Executor:
             return skip(reason, detail, retry=retry)
         self.memo.put(build.key, m.SCAN_IN_PROGRESS, now)
         with contextlib.suppress(CacheError):  # the lease stands; only the breadcrumb is missing
+            seconds = lease_seconds(request.compute_tier, self.settings.lease_seconds)
             self.cache.started(
-                build.key, lease_id, build_id, self.clock(), self.settings.lease_seconds
+                build.key, lease_id, build_id, self.clock(), seconds, tier=request.compute_tier
             )
         return m.Started(replace(build, request=request), build_id)
 

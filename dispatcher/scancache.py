@@ -10,15 +10,16 @@ digest is known, else `ref#<normalised reference>`. Attributes:
                     then; for error (or a verdict whose reports or alert did not go out) it is
                     the completion time, so the next deploy rescans.
   image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}
+  compute_tier      lambda | ec2: where the build runs (or ran); dispatcher/tiers.py reads it
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from dispatcher.ddbvalues import iso, number, text
 from dispatcher.errors import CacheError, aws_error_code
 from dispatcher.imageref import ImageRef
 
@@ -42,6 +43,7 @@ _N = {
     "#img": "image",
     "#uri": "report_uri",
     "#cnt": "counts",
+    "#tier": "compute_tier",
 }
 # Free: no item; or its TTL passed (an expired lease or an expired completed scan); or its
 # in-flight lease expired (crashed build); or the last scan ended in error; or the completed scan
@@ -75,6 +77,22 @@ class Held:
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """The item a new lease took over; `unfinished`: its build recorded an error or died."""
+
+    unfinished: bool
+    tier: str | None
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The lease is ours; `replaced` is the item it took over, if there was one."""
+
+    key: str
+    replaced: Replaced | None = None
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What a finished scan records: its status, counts, report and build."""
 
@@ -83,6 +101,7 @@ class Verdict:
     build_id: str
     report_uri: str = ""
     counts: Mapping[str, int] = field(default_factory=dict)
+    compute_tier: str = ""  # the tier the scan ran on, when known
 
 
 @dataclass(frozen=True)
@@ -107,9 +126,16 @@ class ScanCacheTable:
     def acquire(
         self, key: str, *, image: str, lease_id: str, now: float, seconds: int, ttl: int
     ) -> Held | None:
+        """`take`, answering None when the lease is ours."""
+        taken = self.take(key, image=image, lease_id=lease_id, now=now, seconds=seconds, ttl=ttl)
+        return taken if isinstance(taken, Held) else None
+
+    def take(
+        self, key: str, *, image: str, lease_id: str, now: float, seconds: int, ttl: int
+    ) -> Held | Taken:
         """Lease `key` for `seconds` unless held or scanned less than `ttl` seconds ago.
 
-        None when the lease is ours, also when a retried put finds the lease its lost first
+        `Taken` when the lease is ours, also when a retried put finds the lease its lost first
         attempt already wrote (same `lease_id`); `Held` when someone else has it.
         """
         expires = int(now) + seconds
@@ -122,7 +148,7 @@ class ScanCacheTable:
             "image": {"S": image[:1024]},
             "updated_at": {"N": str(int(now))},
         }
-        refused = self._write(
+        written, answer = self._write(
             "PutItem",
             key,
             Item=item,
@@ -134,21 +160,44 @@ class ScanCacheTable:
                 ":error": {"S": STATUS_ERROR},
                 ":inflight": {"S": STATUS_IN_FLIGHT},
             },
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-        if refused is None:
-            return None
-        old = refused.get("Item", {})
-        status = _text(old, "status")
-        if status == STATUS_IN_FLIGHT and _text(old, "lease_id") == lease_id:
-            return None  # our own lease: the first attempt committed, its answer was lost
+        if written:
+            old = answer.get("Attributes") or {}
+            status = text(old, "status")
+            unfinished = status in (STATUS_ERROR, STATUS_IN_FLIGHT)
+            return Taken(key, Replaced(unfinished, text(old, "compute_tier")) if status else None)
+        old = answer.get("Item", {})
+        status = text(old, "status")
+        if status == STATUS_IN_FLIGHT and text(old, "lease_id") == lease_id:
+            return Taken(key)  # our own lease: the first attempt committed, its answer was lost
         if status in COMPLETED_STATUSES:
             return Held(key, completed=True)
         return Held(key, completed=False, settled="build_id" in old)
 
-    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
-        """Record the build id on our lease and extend it to `seconds` from now."""
+    def started(
+        self,
+        key: str,
+        lease_id: str,
+        build_id: str,
+        now: float,
+        seconds: int,
+        *,
+        tier: str | None = None,
+    ) -> None:
+        """Record the build id (and its compute tier) on our lease, extended to `seconds`."""
         expression = "SET #bid = :b, #upd = :now, #lease = :exp, #exp = :exp"
+        values = {
+            ":b": {"S": build_id},
+            ":now": {"N": str(int(now))},
+            ":exp": {"N": str(int(now) + seconds)},
+            ":lid": {"S": lease_id},
+            ":inflight": {"S": STATUS_IN_FLIGHT},
+        }
+        if tier:
+            expression += ", #tier = :tier"
+            values[":tier"] = {"S": tier}
         self._write(
             "UpdateItem",
             key,
@@ -156,13 +205,7 @@ class ScanCacheTable:
             UpdateExpression=expression,
             ConditionExpression=_OURS,
             ExpressionAttributeNames=_names(expression + _OURS),
-            ExpressionAttributeValues={
-                ":b": {"S": build_id},
-                ":now": {"N": str(int(now))},
-                ":exp": {"N": str(int(now) + seconds)},
-                ":lid": {"S": lease_id},
-                ":inflight": {"S": STATUS_IN_FLIGHT},
-            },
+            ExpressionAttributeValues=values,
         )
 
     def release(self, key: str, lease_id: str) -> None:
@@ -183,9 +226,21 @@ class ScanCacheTable:
         """Write a finished scan's verdict; it suppresses rescans for `keep_seconds` (0: none)."""
         epoch = int(now)
         counts = {s: {"N": str(n)} for s, n in verdict.counts.items()}
+        values = {
+            ":status": {"S": verdict.status},
+            ":expires": {"N": str(epoch + max(0, keep_seconds))},
+            ":counts": {"M": counts},
+            ":uri": {"S": verdict.report_uri or "-"},
+            ":now": {"N": str(epoch)},
+            ":build": {"S": verdict.build_id or "local"},
+            ":image": {"S": verdict.image[:1024]},
+        }
+        tier = ", #tier = :tier" if verdict.compute_tier else ""
+        if tier:
+            values[":tier"] = {"S": verdict.compute_tier}
         expression = (
             "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
-            "#upd = :now, #bid = :build, #img = :image REMOVE #lease"
+            f"#upd = :now, #bid = :build, #img = :image{tier} REMOVE #lease"
         )
         self._write(
             "UpdateItem",
@@ -193,15 +248,7 @@ class ScanCacheTable:
             Key={PARTITION_KEY: {"S": key}},
             UpdateExpression=expression,
             ExpressionAttributeNames=_names(expression),
-            ExpressionAttributeValues={
-                ":status": {"S": verdict.status},
-                ":expires": {"N": str(epoch + max(0, keep_seconds))},
-                ":counts": {"M": counts},
-                ":uri": {"S": verdict.report_uri or "-"},
-                ":now": {"N": str(epoch)},
-                ":build": {"S": verdict.build_id or "local"},
-                ":image": {"S": verdict.image[:1024]},
-            },
+            ExpressionAttributeValues=values,
         )
 
     def lookup(self, key: str, now: float) -> CachedScan | None:
@@ -215,12 +262,12 @@ class ScanCacheTable:
                 f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
             ) from exc
         item = response.get("Item") or {}
-        status = _text(item, "status")
+        status = text(item, "status")
         if status in COMPLETED_STATUSES:
-            live, stamp = _number(item, TTL_ATTRIBUTE) > now, _text(item, "completed_at")
+            live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
         elif status == STATUS_IN_FLIGHT:
-            live = _number(item, "lease_expires_at") > now
-            stamp = _text(item, "updated_at")
+            live = number(item, "lease_expires_at") > now
+            stamp = text(item, "updated_at")
         else:
             return None
         if not live:
@@ -229,60 +276,33 @@ class ScanCacheTable:
         return CachedScan(
             key=key,
             status=status or "",
-            when=_iso(stamp or _text(item, "updated_at")),
-            build_id=_text(item, "build_id"),
-            report_uri=_text(item, "report_uri"),
-            counts={k: int(_number(counts, k)) for k in counts},
+            when=iso(stamp or text(item, "updated_at")),
+            build_id=text(item, "build_id"),
+            report_uri=text(item, "report_uri"),
+            counts={k: int(number(counts, k)) for k in counts},
         )
 
-    def _write(self, operation: str, key: str, **request: Any) -> dict[str, Any] | None:
-        """One conditional write; the refusal's response when its condition failed, else None.
-
-        Any other error is a `CacheError`: nothing is built unguarded, nothing recorded falsely.
-        """
+    def _write(self, operation: str, key: str, **request: Any) -> tuple[bool, dict[str, Any]]:
+        """One conditional write: (True, AWS's answer), or (False, the refusal's response) when
+        its condition failed. Any other error is a `CacheError`: nothing is built unguarded,
+        nothing recorded falsely."""
         method: Callable[..., Any] = {
             "PutItem": self._client.put_item,
             "UpdateItem": self._client.update_item,
             "DeleteItem": self._client.delete_item,
         }[operation]
         try:
-            method(TableName=self._table, **request)
+            answer = method(TableName=self._table, **request)
         except Exception as exc:  # botocore errors, wrapped once at this seam
             if aws_error_code(exc) != _CONDITION_FAILED:
                 raise CacheError(
                     f"dynamodb:{operation} on {key} failed: {aws_error_code(exc)}"
                 ) from exc
             response = getattr(exc, "response", None)
-            return response if isinstance(response, dict) else {}
-        return None
+            return False, response if isinstance(response, dict) else {}
+        return True, answer if isinstance(answer, dict) else {}
 
 
 def _names(expression: str) -> dict[str, str]:
     """The attribute-name placeholders an expression uses."""
     return {k: v for k, v in _N.items() if k in expression}
-
-
-def _text(item: Mapping[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    if not isinstance(value, dict):
-        return None
-    for kind in ("S", "N"):
-        if isinstance(value.get(kind), str):
-            return str(value[kind])
-    return None
-
-
-def _number(item: Mapping[str, Any], name: str) -> float:
-    try:
-        return float(_text(item, name) or 0)
-    except ValueError:
-        return 0.0
-
-
-def _iso(stamp: str | None) -> str:
-    if stamp is None:
-        return "at an unknown time"
-    try:
-        return datetime.fromtimestamp(float(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (ValueError, OverflowError, OSError):
-        return stamp[:40]
