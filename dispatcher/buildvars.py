@@ -36,6 +36,10 @@ SECRET_ARN_RE = re.compile(
 )
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9._:#-]{1,128}$")
 MAX_VALUE_LENGTH = 2048
+# The compute tiers a scan build runs on (COMPUTE_TIER); dispatcher/tiers.py chooses one.
+TIER_LAMBDA = "lambda"
+TIER_EC2 = "ec2"
+COMPUTE_TIERS = (TIER_LAMBDA, TIER_EC2)
 
 
 def _image(value: str) -> None:
@@ -108,6 +112,11 @@ PULL_ROLE_ARN = BuildVar(
     _matches(ROLE_ARN_RE, "an IAM role ARN"),
 )
 EVENT_ID = BuildVar("EVENT_ID", "the deploy event's id", _matches(EVENT_ID_RE, "an event id"))
+COMPUTE_TIER = BuildVar(
+    "COMPUTE_TIER",
+    "the compute the build runs on: lambda (CodeBuild Lambda compute) or ec2",
+    _matches(re.compile(rf"^(?:{'|'.join(COMPUTE_TIERS)})$"), " or ".join(COMPUTE_TIERS)),
+)
 
 # Name -> variable: every variable a scan build reads, in the order a request sets them.
 BUILD_VARIABLES: dict[str, BuildVar] = {
@@ -123,6 +132,7 @@ BUILD_VARIABLES: dict[str, BuildVar] = {
         REGISTRY_CREDENTIALS_ARN,
         PULL_ROLE_ARN,
         EVENT_ID,
+        COMPUTE_TIER,
     )
 }
 
@@ -163,6 +173,7 @@ class BuildRequest:
     registry_credentials_arn: str | None = None
     pull_role_arn: str | None = None
     lease_id: str | None = None  # the dedup lease this build holds, when there is one
+    compute_tier: str | None = None  # COMPUTE_TIER: the tier `project` runs on
 
     def environment(self) -> dict[str, str]:
         """The contract's build variables, validated; absent ones are omitted.
@@ -185,6 +196,7 @@ class BuildRequest:
             RESOURCE_ARN.name: self.resource_arn,
             REGISTRY_CREDENTIALS_ARN.name: self.registry_credentials_arn,
             PULL_ROLE_ARN.name: self.pull_role_arn,
+            COMPUTE_TIER.name: self.compute_tier,
         }
         try:
             return {

@@ -122,6 +122,7 @@ def _log(outcome: m.Result) -> None:
         return
     fields = m.decision_line(outcome)
     fields["record"] = _origin(outcome).record_id
+    fields.update(m.tier_fields(outcome))
     if isinstance(outcome, m.Started):
         fields["build_id"] = outcome.build_id
     elif isinstance(outcome, m.Skip):

@@ -18,9 +18,9 @@ LAUNCH_WINDOW_SECONDS = 15 * 60
 # a wave of hundreds waiting then costs a few refused calls a minute, and a freed slot stays
 # unused for seconds at most (a build runs for minutes).
 CAPACITY_HOLD_SECONDS = 10.0
-# The capacity line (ScanCacheTable.line): messages sent within LINE_SLACK_SECONDS of the oldest
-# one waiting form its generation; younger ones wait until that generation has its builds. A
-# generation that stops being refused (all started) releases the line after LINE_SECONDS.
+# The capacity line (dispatcher/waitline.py): messages sent within LINE_SLACK_SECONDS of the
+# oldest one waiting form its generation; younger ones wait until that generation has its builds.
+# A generation that stops being refused (all started) releases the line after LINE_SECONDS.
 LINE_SLACK_SECONDS = 300.0
 LINE_SECONDS = 180.0
 
@@ -36,8 +36,8 @@ class Memo:
     def __init__(self, seconds: float = 60.0) -> None:
         self._seconds = seconds
         self._held: dict[str, tuple[float, str]] = {}
-        self._full_until = float("-inf")
-        self._line: tuple[float, float | None] | None = None  # (read at, generation end)
+        self._full_until: dict[str, float] = {}  # project -> no StartBuild before
+        self._lines: dict[str, tuple[float, float | None]] = {}  # project -> (read at, end)
 
     def get(self, key: str, now: float) -> str | None:
         """The remembered reason, while fresh."""
@@ -52,24 +52,25 @@ class Memo:
             self._held = {k: v for k, v in self._held.items() if v[0] >= now}
         self._held[key] = (now + self._seconds, reason)
 
-    def capacity_full(self, now: float) -> bool:
-        """True while a capacity refusal is recent enough to defer without asking."""
-        return now < self._full_until
+    def capacity_full(self, project: str, now: float) -> bool:
+        """True while a capacity refusal of `project` is recent enough to defer without asking."""
+        return now < self._full_until.get(project, float("-inf"))
 
-    def hold_capacity(self, now: float) -> None:
-        """StartBuild refused for capacity at `now`."""
-        self._full_until = now + CAPACITY_HOLD_SECONDS
+    def hold_capacity(self, project: str, now: float) -> None:
+        """StartBuild refused for capacity on `project` at `now`."""
+        self._full_until[project] = now + CAPACITY_HOLD_SECONDS
 
-    def line(self, now: float) -> tuple[bool, float | None]:
-        """(known, generation end) of the capacity line read in the last CAPACITY_HOLD_SECONDS."""
-        if self._line is None or now - self._line[0] >= CAPACITY_HOLD_SECONDS:
+    def line(self, project: str, now: float) -> tuple[bool, float | None]:
+        """(known, generation end) of `project`'s line, read in the last CAPACITY_HOLD_SECONDS."""
+        read = self._lines.get(project)
+        if read is None or now - read[0] >= CAPACITY_HOLD_SECONDS:
             return False, None
-        return True, self._line[1]
+        return True, read[1]
 
-    def note_line(self, now: float, end: float | None) -> None:
+    def note_line(self, project: str, now: float, end: float | None) -> None:
         """Remember the line as just read; `forget_line` after changing it."""
-        self._line = (now, end)
+        self._lines[project] = (now, end)
 
-    def forget_line(self) -> None:
+    def forget_line(self, project: str) -> None:
         """The line changed: read it again next time."""
-        self._line = None
+        self._lines.pop(project, None)

@@ -24,8 +24,9 @@ from dispatcher.dedup import (
 )
 from dispatcher.errors import BuildRequestError, CacheError, LaunchError
 from dispatcher.launch import Launcher
-from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache import Held, ScanCacheTable, Taken
 from dispatcher.settings import Settings
+from dispatcher.tiers import lease_seconds, retry_tier
 
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class _Executor:
             return _skip(build, m.CAPACITY_FULL, waiting, retry=True)
         lease_id = self.new_id()
         try:
-            taken = self.cache.acquire(
+            taken = self.cache.take(
                 build.key,
                 image=build.image,
                 lease_id=lease_id,
@@ -80,37 +81,43 @@ class _Executor:
             )
         except CacheError as exc:
             return _skip(build, m.DEDUP_UNAVAILABLE, str(exc), retry=True)
-        if taken is not None:
+        if isinstance(taken, Held):
             reason = m.ALREADY_SCANNED if taken.completed else m.SCAN_IN_PROGRESS
             if not taken.settled:  # retried until that build shows up or its short lease ends
                 detail = "the lease holder has started no build yet"
                 return _skip(build, reason, detail, retry=True)
             self.memo.put(build.key, reason, now)
             return _skip(build, reason)
-        return self.launch(build, lease_id, now)
+        return self.launch(build, lease_id, taken, now)
 
     def waiting(self, build: m.Build, now: float) -> str:
         """Why this launch waits without asking StartBuild ("" when it may ask)."""
-        if self.memo.capacity_full(now):
+        project = build.request.project
+        if self.memo.capacity_full(project, now):
             return "StartBuild refused for capacity seconds ago"
         sent = self.arrivals.get(build.origin.record_id)
-        if sent is not None and self.behind(sent, now):
+        if sent is not None and self.behind(project, sent, now):
             return "older deploys are waiting for a build slot"
         return ""
 
-    def behind(self, sent: float, now: float) -> bool:
-        """True when an older generation heads the capacity line."""
-        known, end = self.memo.line(now)
+    def behind(self, project: str, sent: float, now: float) -> bool:
+        """True when an older generation heads the project's capacity line."""
+        known, end = self.memo.line(project, now)
         if not known:
             try:
-                end = self.cache.line(now)
+                end = self.cache.capacity_line().end(project, now)
             except CacheError:  # launching out of order beats not launching
                 end = None
-            self.memo.note_line(now, end)
+            self.memo.note_line(project, now, end)
         return end is not None and sent > end
 
-    def launch(self, build: m.Build, lease_id: str, now: float) -> m.Outcome:
+    def launch(self, build: m.Build, lease_id: str, taken: Taken, now: float) -> m.Outcome:
         request = replace(build.request, lease_id=lease_id)
+        moved = retry_tier(request.compute_tier, taken.replaced)  # the last Lambda build failed
+        if moved is not None:
+            tiers = self.settings.tiers
+            request = replace(request, project=tiers.project(moved.tier), compute_tier=moved.tier)
+            build = replace(build, tier_reason=moved.reason)
         try:
             build_id = self.launcher.start(request)
         except Exception as exc:  # any Launcher (CodeBuild, the demo's local one) may fail
@@ -118,27 +125,30 @@ class _Executor:
                 self.cache.release(build.key, lease_id)
             reason, retry = _launch_failure(exc)
             if reason == m.CAPACITY_FULL:
-                self.refused(build, self.clock())
+                self.refused(build, request.project, self.clock())
             if not isinstance(exc, LaunchError):
                 log.exception("launcher failed unexpectedly for %s", build.image[:300])
             detail = str(exc) if isinstance(exc, LaunchError) else f"{type(exc).__name__}: {exc}"
             return _skip(build, reason, detail, retry=retry)
         self.memo.put(build.key, m.SCAN_IN_PROGRESS, now)
         with contextlib.suppress(CacheError):  # the lease stands; only the breadcrumb is missing
+            seconds = lease_seconds(request.compute_tier, self.settings.lease_seconds)
             self.cache.started(
-                build.key, lease_id, build_id, self.clock(), self.settings.lease_seconds
+                build.key, lease_id, build_id, self.clock(), seconds, tier=request.compute_tier
             )
         return m.Started(replace(build, request=request), build_id)
 
-    def refused(self, build: m.Build, now: float) -> None:
+    def refused(self, build: m.Build, project: str, now: float) -> None:
         """StartBuild refused for capacity: hold off, and take this record's place in line."""
-        self.memo.hold_capacity(now)
+        self.memo.hold_capacity(project, now)
         sent = self.arrivals.get(build.origin.record_id)
         if sent is None:
             return
         with contextlib.suppress(CacheError):  # the line only orders; waiting works without it
-            self.cache.wait_in_line(sent, now, slack=LINE_SLACK_SECONDS, seconds=LINE_SECONDS)
-        self.memo.forget_line()
+            self.cache.capacity_line().join(
+                project, sent, now, slack=LINE_SLACK_SECONDS, seconds=LINE_SECONDS
+            )
+        self.memo.forget_line(project)
 
 
 def _skip(build: m.Build, reason: str, detail: str = "", *, retry: bool = False) -> m.Skip:

@@ -77,6 +77,7 @@ class Build:
     key: str
     image: str  # the reference as deployed
     request: BuildRequest
+    tier_reason: str = ""  # why request.compute_tier (dispatcher/tiers.py)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,14 @@ class Started:
 Decision = Build | Skip
 Outcome = Started | Skip
 Result = Build | Started | Skip  # a planned decision (dry run) or an executed outcome
+
+
+def tier_fields(item: Build | Started | Skip) -> dict[str, Any]:
+    """The compute tier of a build and why, for the dispatcher's log (not the CLI's lines)."""
+    build = item.build if isinstance(item, Started) else item
+    if not isinstance(build, Build):
+        return {}
+    return {"tier": build.request.compute_tier, "tier_reason": build.tier_reason or None}
 
 
 def decision_line(item: Build | Started | Skip) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from dispatcher.resolve import Resolver
 from dispatcher.routes import extract
 from dispatcher.scancache import cache_key
 from dispatcher.settings import Settings
+from dispatcher.tiers import TierChoice, choose_tier
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class _Planner:
         self.settings = settings
         self.filters = settings.filters
         self.resolver = resolver
-        self.project = settings.project_name or DRY_RUN_PROJECT
+        self.tiers = replace(settings.tiers, ec2_project=settings.project_name or DRY_RUN_PROJECT)
         self.seen: set[str] = set()
         self.claimed: list[str] = []  # keys the record being planned added to `seen`
         self.refs: dict[str, ImageRef | ImageRefError] = {}
@@ -146,8 +147,9 @@ class _Planner:
         key = cache_key(ref.with_digest(digest) if digest else ref)
         if key in self.seen:
             return m.Skip(origin, m.DUPLICATE, image=text, digest=digest)
+        tier = self.tier(ref, digest)
         request = BuildRequest(
-            project=self.project,
+            project=self.tiers.project(tier.tier),
             image=ref,
             digest=digest,
             platform=platform,
@@ -157,6 +159,7 @@ class _Planner:
             resource_arn=origin.resource_arn,
             registry_credentials_arn=found.registry_credentials_arn,
             pull_role_arn=self.resolver.pull_role_arn(ref),
+            compute_tier=tier.tier,
         )
         try:
             request.environment()
@@ -164,7 +167,17 @@ class _Planner:
             return m.Skip(origin, m.INVALID_BUILD_REQUEST, image=text, detail=str(exc))
         self.seen.add(key)
         self.claimed.append(key)
-        return m.Build(origin, key, text, request)
+        return m.Build(origin, key, text, request, tier.reason)
+
+    def tier(self, ref: ImageRef, digest: str | None) -> TierChoice:
+        """The image's compute tier; its ECR size is asked for only when it could matter."""
+        size = None
+        if ref.ecr is not None and self.tiers.size_matters(ref.registry):
+            try:
+                size = self.resolver.image_size(ref.with_digest(digest) if digest else ref)
+            except ResolveError as exc:  # the size only advises: the build still goes ahead
+                log.warning("size of %s unknown (%s): default compute tier", ref, exc)
+        return choose_tier(self.tiers, registry=ref.registry, size=size)
 
     def digest(self, ref: ImageRef, reported: object) -> str | None:
         """The image's digest: referenced, reported by the event, or looked up in ECR."""

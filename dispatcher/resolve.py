@@ -1,4 +1,4 @@
-"""The lookup seam: task definitions, Lambda images and ECR tag digests.
+"""The lookup seam: task definitions, Lambda images, ECR tag digests and image sizes.
 
 `Resolver` is the interface the planner uses; `resolve_aws.AwsResolver` asks AWS (through a
 read-only role in the owning account), `OfflineResolver` refuses every lookup so `--offline`
@@ -53,6 +53,10 @@ class Resolver(Protocol):
         """The digest a private ECR tag points at (`ecr:DescribeImages`); None if unknown."""
         ...
 
+    def image_size(self, image: ImageRef) -> int | None:
+        """A private ECR image's `imageSizeInBytes` (`ecr:DescribeImages`); None if unknown."""
+        ...
+
     def pull_role_arn(self, image: ImageRef) -> str | None:
         """The role a build assumes to pull `image` from another account's ECR, if any."""
         ...
@@ -76,6 +80,10 @@ class OfflineResolver:
     def image_digest(self, image: ImageRef) -> str | None:
         """Always `NeedsLookup`."""
         raise NeedsLookup(f"{image} needs ecr:DescribeImages for its digest")
+
+    def image_size(self, image: ImageRef) -> int | None:
+        """Unknown offline: the size rule of the compute tier is left out."""
+        return None
 
     def pull_role_arn(self, image: ImageRef) -> str | None:
         """Unknown offline: the build pulls with its own role."""

@@ -15,7 +15,7 @@ from dispatcher.aws import assumed_session, role_arn
 from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
 from dispatcher.errors import ImageRefError, LookupFailed, aws_error_code
 from dispatcher.events import ContainerImage, items, obj, text
-from dispatcher.imageref import ImageRef, is_digest
+from dispatcher.imageref import EcrRegistry, ImageRef, is_digest
 from dispatcher.platforms import from_lambda_architectures, from_task_definition
 from dispatcher.resolve import FunctionImage, TaskDefinition
 
@@ -105,10 +105,26 @@ class AwsResolver:
 
     def image_digest(self, image: ImageRef) -> str | None:
         """`ecr:DescribeImages` for a private ECR tag; None when ECR does not know the tag."""
-        ecr = image.ecr
-        if ecr is None or image.tag is None:
+        if image.ecr is None or image.tag is None:
             return image.digest
-        key = ("ecr", ecr.account, ecr.region, image.repository, image.tag)
+        digest = self._image_detail(image.ecr, image, {"imageTag": image.tag}).get("imageDigest")
+        return digest if is_digest(digest) else None
+
+    def image_size(self, image: ImageRef) -> int | None:
+        """`imageSizeInBytes` of a private ECR image, by digest (else tag); None when unknown."""
+        if image.ecr is None or not (image.digest or image.tag):
+            return None
+        image_id = {"imageDigest": image.digest} if image.digest else {"imageTag": image.tag}
+        size = self._image_detail(image.ecr, image, image_id).get("imageSizeInBytes")
+        return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+    def _image_detail(
+        self, ecr: EcrRegistry, image: ImageRef, image_id: dict[str, Any]
+    ) -> dict[str, Any]:
+        """ECR's `imageDetails[0]` for one image (empty when ECR does not know it), asked once
+        per image per invocation: a tag's answer also serves later questions by its digest."""
+        kind, value = next(iter(image_id.items()))
+        key = ("ecr", ecr.account, ecr.region, image.repository, kind, str(value))
         if key not in self._answers:
             client = self._client("ecr", ecr.account, ecr.region)
             try:
@@ -117,16 +133,19 @@ class AwsResolver:
                     client.describe_images,
                     registryId=ecr.account,
                     repositoryName=image.repository,
-                    imageIds=[{"imageTag": image.tag}],
+                    imageIds=[image_id],
                 )
             except LookupFailed as exc:
                 if exc.retryable:
                     raise
                 response = {}
             details = [d for d in items(response, "imageDetails") if isinstance(d, dict)]
-            digest = details[0].get("imageDigest") if details else None
-            self._answers[key] = digest if is_digest(digest) else None
-        answer: str | None = self._answers[key]
+            detail = details[0] if details else {}
+            self._answers[key] = detail
+            if is_digest(detail.get("imageDigest")):
+                by_digest = (*key[:4], "imageDigest", detail["imageDigest"])
+                self._answers.setdefault(by_digest, detail)
+        answer: dict[str, Any] = self._answers[key]
         return answer
 
     def _client(self, service: str, account: str | None, region: str | None) -> Any:

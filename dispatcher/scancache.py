@@ -10,21 +10,20 @@ digest is known, else `ref#<normalised reference>`. Attributes:
                     then; for error (or a verdict whose reports or alert did not go out) it is
                     the completion time, so the next deploy rescans.
   image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}
-One more item, `line#capacity`: the line of SQS messages waiting for a free build slot.
-  line_oldest  epoch ms (SentTimestamp) of the oldest message StartBuild refused for capacity
-  line_end     line_oldest + the caller's slack: messages sent later wait behind that generation
-  expires_at   the line counts while this has not passed; every refusal in its generation renews it
+  compute_tier      lambda | ec2: where the build runs (or ran); dispatcher/tiers.py reads it
+The table also holds one `line#<project>` item per scan project: dispatcher/waitline.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from dispatcher.ddbvalues import iso, number, text
 from dispatcher.errors import CacheError, aws_error_code
 from dispatcher.imageref import ImageRef
+from dispatcher.waitline import CapacityLine
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
@@ -46,10 +45,8 @@ _N = {
     "#img": "image",
     "#uri": "report_uri",
     "#cnt": "counts",
-    "#old": "line_oldest",
-    "#end": "line_end",
+    "#tier": "compute_tier",
 }
-LINE_KEY = "line#capacity"
 # Free: no item; or its TTL passed (an expired lease or an expired completed scan); or its
 # in-flight lease expired (crashed build); or the last scan ended in error; or the completed scan
 # is older than the caller's TTL.
@@ -82,6 +79,22 @@ class Held:
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """The item a new lease took over; `unfinished`: its build recorded an error or died."""
+
+    unfinished: bool
+    tier: str | None
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The lease is ours; `replaced` is the item it took over, if there was one."""
+
+    key: str
+    replaced: Replaced | None = None
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What a finished scan records: its status, counts, report and build."""
 
@@ -90,6 +103,7 @@ class Verdict:
     build_id: str
     report_uri: str = ""
     counts: Mapping[str, int] = field(default_factory=dict)
+    compute_tier: str = ""  # the tier the scan ran on, when known
 
 
 @dataclass(frozen=True)
@@ -114,9 +128,16 @@ class ScanCacheTable:
     def acquire(
         self, key: str, *, image: str, lease_id: str, now: float, seconds: int, ttl: int
     ) -> Held | None:
+        """`take`, answering None when the lease is ours."""
+        taken = self.take(key, image=image, lease_id=lease_id, now=now, seconds=seconds, ttl=ttl)
+        return taken if isinstance(taken, Held) else None
+
+    def take(
+        self, key: str, *, image: str, lease_id: str, now: float, seconds: int, ttl: int
+    ) -> Held | Taken:
         """Lease `key` for `seconds` unless held or scanned less than `ttl` seconds ago.
 
-        None when the lease is ours, also when a retried put finds the lease its lost first
+        `Taken` when the lease is ours, also when a retried put finds the lease its lost first
         attempt already wrote (same `lease_id`); `Held` when someone else has it.
         """
         expires = int(now) + seconds
@@ -129,7 +150,7 @@ class ScanCacheTable:
             "image": {"S": image[:1024]},
             "updated_at": {"N": str(int(now))},
         }
-        refused = self._write(
+        written, answer = self._write(
             "PutItem",
             key,
             Item=item,
@@ -141,31 +162,52 @@ class ScanCacheTable:
                 ":error": {"S": STATUS_ERROR},
                 ":inflight": {"S": STATUS_IN_FLIGHT},
             },
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-        if refused is None:
-            return None
-        old = refused.get("Item", {})
-        status = _text(old, "status")
-        if status == STATUS_IN_FLIGHT and _text(old, "lease_id") == lease_id:
-            return None  # our own lease: the first attempt committed, its answer was lost
+        if written:
+            old = answer.get("Attributes") or {}
+            status = text(old, "status")
+            unfinished = status in (STATUS_ERROR, STATUS_IN_FLIGHT)
+            return Taken(key, Replaced(unfinished, text(old, "compute_tier")) if status else None)
+        old = answer.get("Item", {})
+        status = text(old, "status")
+        if status == STATUS_IN_FLIGHT and text(old, "lease_id") == lease_id:
+            return Taken(key)  # our own lease: the first attempt committed, its answer was lost
         if status in COMPLETED_STATUSES:
             return Held(key, completed=True)
         return Held(key, completed=False, settled="build_id" in old)
 
-    def started(self, key: str, lease_id: str, build_id: str, now: float, seconds: int) -> None:
-        """Record the build id on our lease and extend it to `seconds` from now."""
-        self._update(
+    def started(
+        self,
+        key: str,
+        lease_id: str,
+        build_id: str,
+        now: float,
+        seconds: int,
+        *,
+        tier: str | None = None,
+    ) -> None:
+        """Record the build id (and its compute tier) on our lease, extended to `seconds`."""
+        expression = "SET #bid = :b, #upd = :now, #lease = :exp, #exp = :exp"
+        values = {
+            ":b": {"S": build_id},
+            ":now": {"N": str(int(now))},
+            ":exp": {"N": str(int(now) + seconds)},
+            ":lid": {"S": lease_id},
+            ":inflight": {"S": STATUS_IN_FLIGHT},
+        }
+        if tier:
+            expression += ", #tier = :tier"
+            values[":tier"] = {"S": tier}
+        self._write(
+            "UpdateItem",
             key,
-            "SET #bid = :b, #upd = :now, #lease = :exp, #exp = :exp",
-            _OURS,
-            {
-                ":b": {"S": build_id},
-                ":now": {"N": str(int(now))},
-                ":exp": {"N": str(int(now) + seconds)},
-                ":lid": {"S": lease_id},
-                ":inflight": {"S": STATUS_IN_FLIGHT},
-            },
+            Key={PARTITION_KEY: {"S": key}},
+            UpdateExpression=expression,
+            ConditionExpression=_OURS,
+            ExpressionAttributeNames=_names(expression + _OURS),
+            ExpressionAttributeValues=values,
         )
 
     def release(self, key: str, lease_id: str) -> None:
@@ -185,87 +227,38 @@ class ScanCacheTable:
     def record(self, key: str, verdict: Verdict, *, now: float, keep_seconds: int) -> None:
         """Write a finished scan's verdict; it suppresses rescans for `keep_seconds` (0: none)."""
         epoch = int(now)
-        self._update(
-            key,
+        counts = {s: {"N": str(n)} for s, n in verdict.counts.items()}
+        values = {
+            ":status": {"S": verdict.status},
+            ":expires": {"N": str(epoch + max(0, keep_seconds))},
+            ":counts": {"M": counts},
+            ":uri": {"S": verdict.report_uri or "-"},
+            ":now": {"N": str(epoch)},
+            ":build": {"S": verdict.build_id or "local"},
+            ":image": {"S": verdict.image[:1024]},
+        }
+        tier = ", #tier = :tier" if verdict.compute_tier else ""
+        if tier:
+            values[":tier"] = {"S": verdict.compute_tier}
+        expression = (
             "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
-            "#upd = :now, #bid = :build, #img = :image REMOVE #lease",
-            "",
-            {
-                ":status": {"S": verdict.status},
-                ":expires": {"N": str(epoch + max(0, keep_seconds))},
-                ":counts": {"M": {s: {"N": str(n)} for s, n in verdict.counts.items()}},
-                ":uri": {"S": verdict.report_uri or "-"},
-                ":now": {"N": str(epoch)},
-                ":build": {"S": verdict.build_id or "local"},
-                ":image": {"S": verdict.image[:1024]},
-            },
+            f"#upd = :now, #bid = :build, #img = :image{tier} REMOVE #lease"
         )
-
-    def line(self, now: float) -> float | None:
-        """Epoch seconds when the generation heading the capacity line ends; None: no line."""
-        item = self._get(LINE_KEY)
-        if _number(item, TTL_ATTRIBUTE) < now or _text(item, "line_end") is None:
-            return None
-        return _number(item, "line_end") / 1000
-
-    def wait_in_line(self, sent_at: float, now: float, *, slack: float, seconds: float) -> None:
-        """A message sent at `sent_at` was refused for capacity: it heads the line when it is
-        older than the head (or the line lapsed), else it keeps its generation's line alive."""
-        sent = int(sent_at * 1000)
-        values = {":s": {"N": str(sent)}, ":until": {"N": str(int(now + seconds))}}
-        refused = self._update(
-            LINE_KEY,
-            "SET #old = :s, #end = :e, #exp = :until",
-            "attribute_not_exists(#pk) OR #exp < :now OR #old > :s",
-            {**values, ":e": {"N": str(sent + int(slack * 1000))}, ":now": {"N": str(int(now))}},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-        line = (refused or {}).get("Item", {})
-        # An older generation heads a live line: renew it if ours, once half its time is gone.
-        if _number(line, "line_end") >= sent and _number(line, TTL_ATTRIBUTE) < now + seconds / 2:
-            self._update(LINE_KEY, "SET #exp = :until", "#end >= :s", values)
-
-    def lookup(self, key: str, now: float) -> CachedScan | None:
-        """The item for `key` while it still suppresses a build (completed or in flight)."""
-        item = self._get(key)
-        status = _text(item, "status")
-        if status in COMPLETED_STATUSES:
-            live, stamp = _number(item, TTL_ATTRIBUTE) > now, _text(item, "completed_at")
-        elif status == STATUS_IN_FLIGHT:
-            live = _number(item, "lease_expires_at") > now
-            stamp = _text(item, "updated_at")
-        else:
-            return None
-        if not live:
-            return None
-        counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
-        return CachedScan(
-            key=key,
-            status=status or "",
-            when=_iso(stamp or _text(item, "updated_at")),
-            build_id=_text(item, "build_id"),
-            report_uri=_text(item, "report_uri"),
-            counts={k: int(_number(counts, k)) for k in counts},
-        )
-
-    def _update(
-        self, key: str, expression: str, condition: str, values: dict[str, Any], **extra: Any
-    ) -> dict[str, Any] | None:
-        """One UpdateItem, conditional unless `condition` is empty (see `_write`)."""
-        if condition:
-            extra["ConditionExpression"] = condition
-        return self._write(
+        self._write(
             "UpdateItem",
             key,
             Key={PARTITION_KEY: {"S": key}},
             UpdateExpression=expression,
-            ExpressionAttributeNames=_names(expression + condition),
+            ExpressionAttributeNames=_names(expression),
             ExpressionAttributeValues=values,
-            **extra,
         )
 
-    def _get(self, key: str) -> dict[str, Any]:
-        """The item (empty when there is none), read consistently."""
+    def capacity_line(self) -> CapacityLine:
+        """The capacity lines kept in this table (dispatcher/waitline.py)."""
+        return CapacityLine(self._client, self._table)
+
+    def lookup(self, key: str, now: float) -> CachedScan | None:
+        """The item for `key` while it still suppresses a build (completed or in flight)."""
         try:
             response = self._client.get_item(
                 TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
@@ -274,57 +267,48 @@ class ScanCacheTable:
             raise CacheError(
                 f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
             ) from exc
-        item = response.get("Item")
-        return item if isinstance(item, dict) else {}
+        item = response.get("Item") or {}
+        status = text(item, "status")
+        if status in COMPLETED_STATUSES:
+            live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
+        elif status == STATUS_IN_FLIGHT:
+            live = number(item, "lease_expires_at") > now
+            stamp = text(item, "updated_at")
+        else:
+            return None
+        if not live:
+            return None
+        counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
+        return CachedScan(
+            key=key,
+            status=status or "",
+            when=iso(stamp or text(item, "updated_at")),
+            build_id=text(item, "build_id"),
+            report_uri=text(item, "report_uri"),
+            counts={k: int(number(counts, k)) for k in counts},
+        )
 
-    def _write(self, operation: str, key: str, **request: Any) -> dict[str, Any] | None:
-        """One conditional write; the refusal's response when its condition failed, else None.
-
-        Any other error is a `CacheError`: nothing is built unguarded, nothing recorded falsely.
-        """
+    def _write(self, operation: str, key: str, **request: Any) -> tuple[bool, dict[str, Any]]:
+        """One conditional write: (True, AWS's answer), or (False, the refusal's response) when
+        its condition failed. Any other error is a `CacheError`: nothing is built unguarded,
+        nothing recorded falsely."""
         method: Callable[..., Any] = {
             "PutItem": self._client.put_item,
             "UpdateItem": self._client.update_item,
             "DeleteItem": self._client.delete_item,
         }[operation]
         try:
-            method(TableName=self._table, **request)
+            answer = method(TableName=self._table, **request)
         except Exception as exc:  # botocore errors, wrapped once at this seam
             if aws_error_code(exc) != _CONDITION_FAILED:
                 raise CacheError(
                     f"dynamodb:{operation} on {key} failed: {aws_error_code(exc)}"
                 ) from exc
             response = getattr(exc, "response", None)
-            return response if isinstance(response, dict) else {}
-        return None
+            return False, response if isinstance(response, dict) else {}
+        return True, answer if isinstance(answer, dict) else {}
 
 
 def _names(expression: str) -> dict[str, str]:
     """The attribute-name placeholders an expression uses."""
     return {k: v for k, v in _N.items() if k in expression}
-
-
-def _text(item: Mapping[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    if not isinstance(value, dict):
-        return None
-    for kind in ("S", "N"):
-        if isinstance(value.get(kind), str):
-            return str(value[kind])
-    return None
-
-
-def _number(item: Mapping[str, Any], name: str) -> float:
-    try:
-        return float(_text(item, name) or 0)
-    except ValueError:
-        return 0.0
-
-
-def _iso(stamp: str | None) -> str:
-    if stamp is None:
-        return "at an unknown time"
-    try:
-        return datetime.fromtimestamp(float(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (ValueError, OverflowError, OSError):
-        return stamp[:40]

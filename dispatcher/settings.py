@@ -9,7 +9,9 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dispatcher.buildvars import COMPUTE_TIERS, TIER_LAMBDA
 from dispatcher.errors import SettingsError
+from dispatcher.tiers import DEFAULT_LAMBDA_MAX_IMAGE_MIB, MIB, TierPolicy
 
 DEFAULT_CACHE_TTL_HOURS = 24
 # Above the longest scan build the stack allows (480 min) plus its queue timeout (60 min), so a
@@ -86,6 +88,23 @@ class Settings:
     log_level: str = "INFO"
     max_wait_hours: int = DEFAULT_MAX_WAIT_HOURS
     dead_letter_queue_url: str | None = None
+    lambda_project_name: str = ""  # the Lambda-compute scan project; empty: none in this stack
+    default_compute_tier: str = TIER_LAMBDA
+    lambda_max_image_mib: int = DEFAULT_LAMBDA_MAX_IMAGE_MIB
+    vpc_registries: tuple[str, ...] = ()
+    region: str | None = None  # where the builds run: the dispatcher's own region
+
+    @property
+    def tiers(self) -> TierPolicy:
+        """The compute tiers this stack offers and the rules that choose between them."""
+        return TierPolicy(
+            ec2_project=self.project_name,
+            lambda_project=self.lambda_project_name,
+            default=self.default_compute_tier,
+            region=self.region,
+            max_lambda_bytes=self.lambda_max_image_mib * MIB,
+            vpc_registries=self.vpc_registries,
+        )
 
     @property
     def lease_seconds(self) -> int:
@@ -106,6 +125,9 @@ class Settings:
         level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
         if level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {sorted(LOG_LEVELS)}")
+        tier = env.get("DEFAULT_COMPUTE_TIER", "").strip() or TIER_LAMBDA
+        if tier not in COMPUTE_TIERS:
+            raise SettingsError(f"DEFAULT_COMPUTE_TIER must be one of {', '.join(COMPUTE_TIERS)}")
         filters = Filters(
             **{
                 f"{kind}_{what}": _patterns(env.get(f"{kind.upper()}_{what.upper()}"))
@@ -123,4 +145,13 @@ class Settings:
             log_level=level,
             max_wait_hours=_positive_int(env, "MAX_WAIT_HOURS", DEFAULT_MAX_WAIT_HOURS),
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip() or None,
+            lambda_project_name=env.get("LAMBDA_PROJECT_NAME", "").strip(),
+            default_compute_tier=tier,
+            lambda_max_image_mib=_positive_int(
+                env, "LAMBDA_MAX_IMAGE_MIB", DEFAULT_LAMBDA_MAX_IMAGE_MIB
+            ),
+            vpc_registries=_patterns(env.get("VPC_REGISTRIES")),
+            # Set by the Lambda runtime (a function may not set it); unknown on the command line
+            # unless exported, and then the region rule is left out.
+            region=env.get("AWS_REGION", "").strip() or None,
         )

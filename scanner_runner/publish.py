@@ -183,6 +183,7 @@ def publish(
             build_id=report.build_id,
             report_uri=uri if stored else "",
             counts=report.summary,
+            compute_tier=report.trigger.compute_tier,
         )
         table = ScanCacheTable(clients.dynamodb, targets.table)
         for cache_key in dict.fromkeys(cache_keys):

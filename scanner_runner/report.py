@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dispatcher.buildvars import COMPUTE_TIERS
 from scanner_runner import schema
 from scanner_runner.errors import ReportError
 
@@ -83,6 +84,7 @@ class TriggerInfo:
     region: str = ""
     resource_arn: str = ""
     event_id: str = ""
+    compute_tier: str = ""  # COMPUTE_TIER: lambda | ec2, empty when not run by a scan project
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ class ScanReport:
             raise ReportError(f"not a deployscan report: {exc}") from exc
         if report.status not in STATUSES:
             raise ReportError(f"unknown report status {report.status!r}")
+        if report.trigger.compute_tier not in ("", *COMPUTE_TIERS):
+            raise ReportError(f"unknown compute tier {report.trigger.compute_tier[:40]!r}")
         return report
 
 

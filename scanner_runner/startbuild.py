@@ -7,6 +7,7 @@ the `BuildRequest` to a `Launcher` (CodeBuild in AWS, the local executor in the 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,6 +17,7 @@ from dispatcher.errors import ResolveError
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import Launcher
 from dispatcher.scancache import STATUS_IN_FLIGHT, CachedScan, ScanCacheTable, cache_key
+from dispatcher.tiers import REQUESTED, TierPolicy, choose_tier
 
 MANUAL_TRIGGER = "manual"
 
@@ -29,6 +31,10 @@ class DigestResolver(Protocol):
 
     def pull_role_arn(self, image: ImageRef) -> str | None:
         """The role a build assumes to pull another account's ECR image, if any."""
+        ...
+
+    def image_size(self, image: ImageRef) -> int | None:
+        """A private ECR image's size in bytes; None when unknown."""
         ...
 
 
@@ -60,11 +66,14 @@ def plan_manual_build(
     account: str | None = None,
     region: str | None = None,
     now: float | None = None,
+    tiers: TierPolicy | None = None,
+    tier: str | None = None,
 ) -> ManualPlan:
     """Decide the manual build for `image`; `BuildRequestError` for a value the contract refuses,
     `CacheError` when the scan cache cannot be read (no build is started unchecked).
 
-    `account`/`region` fill SOURCE_ACCOUNT/SOURCE_REGION when the image is not in private ECR.
+    `account`/`region` fill SOURCE_ACCOUNT/SOURCE_REGION when the image is not in private ECR;
+    `tier` is a requested compute tier, else `tiers` chooses as the dispatcher would.
     """
     notes: list[str] = []
     digest = image.digest
@@ -78,9 +87,17 @@ def plan_manual_build(
         else:
             if digest is None:
                 notes.append("ECR does not know this tag; the build resolves it when it pulls")
+    tiers = tiers or TierPolicy(ec2_project=project)
+    size = None
+    if tier is None and resolver is not None and image.ecr and tiers.size_matters(image.registry):
+        with contextlib.suppress(ResolveError):  # the size only advises
+            size = resolver.image_size(image.with_digest(digest) if digest else image)
+    choice = choose_tier(tiers, registry=image.registry, size=size, requested=tier)
+    if choice.reason != REQUESTED:
+        notes.append(f"compute tier {choice.tier} ({choice.reason})")
     ecr = image.ecr
     request = BuildRequest(
-        project=project,
+        project=tiers.project(choice.tier),
         image=image,
         digest=digest,
         platform=platform,
@@ -89,6 +106,7 @@ def plan_manual_build(
         trigger=MANUAL_TRIGGER,
         resource_arn=None,
         pull_role_arn=pull_role,
+        compute_tier=choice.tier,
     )
     request.environment()  # validate everything now: a bad value never reaches StartBuild
     cached = None

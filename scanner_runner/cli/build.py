@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from typing import NoReturn
 
 import boto3
 import click
 
-from dispatcher.errors import BuildVariableError, DeployscanError, ImageRefError, LaunchError
+from dispatcher.buildvars import COMPUTE_TIERS
+from dispatcher.errors import (
+    BuildVariableError,
+    DeployscanError,
+    ImageRefError,
+    LaunchError,
+    SettingsError,
+)
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
+from dispatcher.settings import Settings
 from scanner_runner.buildwatch import BuildWatcher, console_url
 from scanner_runner.startbuild import cached_message, plan_manual_build, start
 
@@ -29,6 +38,17 @@ DEFAULT_PROJECT = "deployscan-scan"
     default=DEFAULT_PROJECT,
     show_default=True,
     help="CodeBuild scan project (env SCAN_PROJECT_NAME).",
+)
+@click.option(
+    "--lambda-project",
+    envvar="LAMBDA_PROJECT_NAME",
+    default="",
+    help="The Lambda-compute scan project (env LAMBDA_PROJECT_NAME); unset: EC2 only.",
+)
+@click.option(
+    "--tier",
+    type=click.Choice(COMPUTE_TIERS),
+    help="Run on this compute tier (e.g. ec2 after a Lambda timeout); default: as the dispatcher.",
 )
 @click.option("--platform", help="Platform to scan in a multi-platform image, e.g. linux/arm64.")
 @click.option("--force", is_flag=True, help="Scan even if the scan cache says it was just scanned.")
@@ -51,6 +71,8 @@ def start_build(
     *,
     image: str,
     project: str,
+    lambda_project: str,
+    tier: str | None,
     platform: str | None,
     force: bool,
     wait: bool,
@@ -71,6 +93,12 @@ def start_build(
     session = boto3.session.Session(region_name=region)
     resolver = AwsResolver(session, os.environ.get("CROSS_ACCOUNT_ROLE_NAME") or None)
     try:
+        tiers = replace(
+            Settings.from_env(os.environ, require_execution=False).tiers,
+            ec2_project=project,
+            lambda_project=lambda_project,
+            region=session.region_name,
+        )
         plan = plan_manual_build(
             ref,
             project=project,
@@ -79,8 +107,10 @@ def start_build(
             cache=ScanCacheTable(session.client("dynamodb"), cache_table) if cache_table else None,
             force=force,
             region=session.region_name,
+            tiers=tiers,
+            tier=tier,
         )
-    except BuildVariableError as exc:
+    except (BuildVariableError, SettingsError) as exc:
         _fail(str(exc), ExitCode.USAGE)
     except DeployscanError as exc:
         suffix = " (use --force to skip the scan-cache check)" if "scan cache" in str(exc) else ""

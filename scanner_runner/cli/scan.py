@@ -19,6 +19,7 @@ from dispatcher import buildvars as bv
 from dispatcher.errors import DeployscanError, aws_error_text
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
+from dispatcher.tiers import scan_seconds
 from scanner_runner.errors import OutputDirError, PolicyError, SettingsError, SourceError
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.policy import FAIL_ON_CHOICES, IgnoreEntry, Policy, parse_ignore_list
@@ -42,6 +43,7 @@ _VARIABLES: dict[str, bv.BuildVar] = {
     "event_id": bv.EVENT_ID,
     "registry_credentials_arn": bv.REGISTRY_CREDENTIALS_ARN,
     "pull_role_arn": bv.PULL_ROLE_ARN,
+    "compute_tier": bv.COMPUTE_TIER,
 }
 _BUILD_ID_RE = re.compile(r"^[!-~]{1,256}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
@@ -117,6 +119,7 @@ def _usage(message: str) -> None:
     default="",
 )
 @click.option("--pull-role-arn", envvar=bv.PULL_ROLE_ARN.name, show_envvar=True, default="")
+@click.option("--compute-tier", envvar=bv.COMPUTE_TIER.name, show_envvar=True, default="")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Host allowed plain HTTP.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 def scan(**options: Any) -> None:
@@ -220,11 +223,14 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
             region=options["region"],
             resource_arn=options["resource_arn"],
             event_id=options["event_id"],
+            compute_tier=options["compute_tier"],
         ),
         build_id=options["build_id"],
         scanner=scanner,
         policy=policy,
-        timeout=float(options["scan_timeout"] or settings.scan_timeout),
+        timeout=scan_seconds(
+            options["compute_tier"], float(options["scan_timeout"] or settings.scan_timeout)
+        ),
         creds=creds,
         registry_credentials_arn=options["registry_credentials_arn"],
         pull_role_arn=options["pull_role_arn"],

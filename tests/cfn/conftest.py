@@ -52,6 +52,21 @@ def resources_of(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, 
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
+def policy_statements(role: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The statements of a role's inline policies; one under a condition (`Fn::If` with
+    `AWS::NoValue` as the other branch) counts as granted."""
+    found = []
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" not in statement:
+                found.append(statement)
+                continue
+            _, granted, other = statement["Fn::If"]
+            assert other == {"Ref": "AWS::NoValue"}, statement
+            found.append(granted)
+    return found
+
+
 def walk(node: Any, visit: Callable[[Any], None]) -> None:
     """Call visit on every dict and list inside node, depth first."""
     visit(node)

@@ -19,10 +19,12 @@ REF_SAMPLES = {
     "AWS::S3::Bucket": "deployscan-reportbucket-1a2b3c4d5e6f",
     "AWS::SNS::Topic": "arn:aws:sns:us-east-1:123456789012:deployscan-findings",
     "AWS::DynamoDB::Table": "deployscan-ScanCacheTable-1A2B3C4D5E6F",
+    "AWS::SQS::Queue": "https://sqs.us-east-1.amazonaws.com/123456789012/deployscan-Queue-1A2B3C",
     "AWS::SecretsManager::Secret": (
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:deployscan/qualys-AbC123"
     ),
 }
+NAMED_REF = frozenset({"AWS::CodeBuild::Project"})
 _SUB_VAR = re.compile(r"\$\{([^}!]+)\}")
 
 
@@ -45,10 +47,12 @@ class Stack:
     def ref(self, name: str) -> str:
         """What `Ref` gives for a parameter, pseudo parameter or resource."""
         if name in PSEUDO:
-            return PSEUDO[name]
+            return self.values.get(name, PSEUDO[name])  # a test may place the stack elsewhere
         if name in self.template["Parameters"]:
             return self.parameter(name)
         kind = self.template["Resources"][name]["Type"]
+        if kind in NAMED_REF:  # Ref is the name the template gives it
+            return self.render(self.template["Resources"][name]["Properties"]["Name"])
         if kind not in REF_SAMPLES:
             raise NotImplementedError(f"no sample Ref value for {kind} ({name})")
         return REF_SAMPLES[kind]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.cfn.awscalls import Calls, calls_in, closure, operations
-from tests.cfn.conftest import walk
+from tests.cfn.conftest import policy_statements, walk
 
 # Attribute names of ours that coincide with a boto3 method of a service the closure uses.
 NOT_AWS = {
@@ -23,6 +23,16 @@ NOT_AWS = {
 NO_PERMISSION = {"sts:GetCallerIdentity"}
 # The registry HTTP API on ECR (manifests, layer redirects) is authorised by these actions.
 ECR_REGISTRY_API = {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+VPC_BUILD = {
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+}
 PLATFORM: dict[str, dict[str, str]] = {
     "DispatcherRole": {
         "sqs:ReceiveMessage": "the Lambda event source mapping polls the queue as the function",
@@ -43,6 +53,10 @@ PLATFORM: dict[str, dict[str, str]] = {
         "codebuild:UpdateReport": "CodeBuild files the buildspec's reports",
         "codebuild:BatchPutTestCases": "CodeBuild files the buildspec's reports",
         **dict.fromkeys(ECR_REGISTRY_API, "the puller reads ECR over the registry HTTP API"),
+        **dict.fromkeys(
+            VPC_BUILD,
+            "CodeBuild places the network interface of a VPC build (BuildVpcId only)",
+        ),
     },
     "ScanAccessRole": dict.fromkeys(
         ECR_REGISTRY_API, "the hub's build pulls member images over the registry HTTP API"
@@ -53,11 +67,10 @@ PLATFORM: dict[str, dict[str, str]] = {
 def granted(template: dict[str, Any], role: str) -> set[str]:
     """Every action an Allow statement of the role's inline policies names."""
     actions: set[str] = set()
-    for policy in template["Resources"][role]["Properties"]["Policies"]:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow"
-            action = statement["Action"]
-            actions.update(action if isinstance(action, list) else [action])
+    for statement in policy_statements(template["Resources"][role]):
+        assert statement["Effect"] == "Allow"
+        action = statement["Action"]
+        actions.update(action if isinstance(action, list) else [action])
     return actions
 
 
@@ -149,9 +162,7 @@ def test_platform_actions_are_real_iam_actions() -> None:
 
 def test_assume_role_targets_only_the_member_role(templates: dict[str, dict[str, Any]]) -> None:
     for role in ("DispatcherRole", "ScanBuildRole"):
-        statements = templates["scanner"]["Resources"][role]["Properties"]["Policies"][0][
-            "PolicyDocument"
-        ]["Statement"]
+        statements = policy_statements(templates["scanner"]["Resources"][role])
         (assume,) = [s for s in statements if s["Action"] == "sts:AssumeRole"]
         assert assume["Resource"] == {
             "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${CrossAccountRoleName}"

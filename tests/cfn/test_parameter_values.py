@@ -78,6 +78,7 @@ def _defaults_for_required(template: Mapping[str, Any]) -> dict[str, str]:
 def runner_accepts(env: Mapping[str, str]) -> None:
     """What `deployscan scan` does with its environment: settings, policy, scanner and pod."""
     settings = RunnerSettings.from_env(env)
+    bv.validate_all(env)  # the build variables a project sets itself (COMPUTE_TIER)
     Policy(fail_on=settings.fail_on, tags=settings.policy_tags)
     assert settings.scanner in SCANNERS, settings.scanner
     if settings.qualys_pod:
@@ -136,7 +137,7 @@ def test_the_lease_default_is_the_same_everywhere(scanner: dict[str, Any]) -> No
 
 
 def test_the_evaluator_follows_conditions_and_substitutions(scanner: dict[str, Any]) -> None:
-    (variables,) = _build_environments(scanner).values()
+    variables = _build_environments(scanner)["ScanProject"]
     value = {v["Name"]: v["Value"] for v in variables}
     required = _defaults_for_required(scanner)
     defaults = Stack(scanner, required)

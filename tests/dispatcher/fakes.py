@@ -23,10 +23,12 @@ class FakeResolver(Resolver):
         functions: dict[str, FunctionImage] | None = None,
         digests: dict[str, str] | None = None,
         home: str | None = "123456789012",
+        sizes: dict[str, int] | None = None,
     ) -> None:
         self.task_definitions = task_definitions or {}
         self.functions = functions or {}
         self.digests = digests or {}
+        self.sizes = sizes or {}  # by digest, else by reference
         self.home = home
         self.calls: Counter[str] = Counter()
 
@@ -48,6 +50,10 @@ class FakeResolver(Resolver):
     def image_digest(self, image: ImageRef) -> str | None:
         self.calls["ecr:DescribeImages"] += 1
         return self.digests.get(str(image))
+
+    def image_size(self, image: ImageRef) -> int | None:
+        self.calls["ecr:DescribeImages"] += 1
+        return self.sizes.get(image.digest or str(image))
 
     def pull_role_arn(self, image: ImageRef) -> str | None:
         ecr = image.ecr

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from dispatcher import model as m
 from dispatcher.envelope import read_records
@@ -203,3 +204,43 @@ def test_an_event_without_a_region_is_a_failed_lookup_not_a_crash(
     resolver = AwsResolver(boto3.session.Session(), None, home_account=HOME)
     with pytest.raises(LookupFailed, match="NoRegionError"):
         resolver.task_definition(None, None, "checkout:1")
+
+
+def test_image_size_comes_with_the_digest_lookup(member: dict[str, str]) -> None:
+    sessions = CountingSessions()
+    resolver = AwsResolver(sessions(), ROLE, session_factory=sessions)
+    ref = ImageRef.parse(f"{MEMBER}.dkr.ecr.{REGION}.amazonaws.com/shop/checkout:2")
+    assert resolver.image_digest(ref) == member["digest"]
+    size = resolver.image_size(ref.with_digest(member["digest"]))
+    assert isinstance(size, int) and size > 0  # moto reports one; the real value is ECR's
+    assert resolver.image_size(ref) == size
+    assert sessions.calls["api.ecr:DescribeImages"] == 1  # the tag's answer served all three
+    assert resolver.image_size(ImageRef.parse("envoyproxy/envoy:v1.29.1")) is None  # not ECR
+
+
+def test_image_size_by_digest_is_one_exact_describe_images(aws: None) -> None:
+    digest = "sha256:" + "4d" * 32
+    ref = ImageRef.parse(f"{HOME}.dkr.ecr.{REGION}.amazonaws.com/shop/api@{digest}")
+    client = boto3.client("ecr", region_name=REGION)
+
+    class OneClientSession:
+        def client(self, service: str, region_name: str | None = None) -> Any:
+            assert (service, region_name) == ("ecr", REGION)
+            return client
+
+    resolver = AwsResolver(OneClientSession(), None, home_account=HOME)
+    answer = {"imageDetails": [{"imageDigest": digest, "imageSizeInBytes": 3 * 1024**3}]}
+    request = {
+        "registryId": HOME,
+        "repositoryName": "shop/api",
+        "imageIds": [{"imageDigest": digest}],
+    }
+    with Stubber(client) as stub:
+        stub.add_response("describe_images", answer, request)
+        assert resolver.image_size(ref) == 3 * 1024**3
+        assert resolver.image_size(ref) == 3 * 1024**3  # asked once
+        stub.assert_no_pending_responses()
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_images", "ImageNotFoundException")
+        other = ref.with_digest("sha256:" + "5e" * 32)
+        assert resolver.image_size(other) is None  # not found: unknown, not an error

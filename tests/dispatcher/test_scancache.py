@@ -17,7 +17,7 @@ from dispatcher.dedup import Memo
 from dispatcher.errors import CacheError
 from dispatcher.imageref import ImageRef
 from dispatcher.resolve import OfflineResolver
-from dispatcher.scancache import Held, ScanCacheTable, Verdict, cache_key
+from dispatcher.scancache import Held, Replaced, ScanCacheTable, Taken, Verdict, cache_key
 from tests.dispatcher.conftest import ECR, REGION, TABLE, RecordingLauncher, load_event, settings
 
 KEY = cache_key(ImageRef.parse("nginx@sha256:" + "3c" * 32))
@@ -222,3 +222,26 @@ def test_an_unreadable_table_is_a_cache_error() -> None:
         stub.add_client_error("get_item", "ResourceNotFoundException")
         with pytest.raises(CacheError, match="ResourceNotFoundException"):
             ScanCacheTable(client, TABLE).lookup(KEY, NOW)
+
+
+def test_a_lease_says_what_it_took_over_and_where_that_build_ran(dynamodb: Any) -> None:
+    cache = ScanCacheTable(dynamodb, TABLE)
+
+    def take(lease: str, now: float) -> Held | Taken:
+        return cache.take(KEY, image="nginx", lease_id=lease, now=now, seconds=600, ttl=86400)
+
+    assert take("L1", NOW) == Taken(KEY)  # nothing there before
+    cache.started(KEY, "L1", "deployscan-scan-lambda:1", NOW + 1, 600, tier="lambda")
+    assert _item(dynamodb)["compute_tier"]["S"] == "lambda"
+    assert isinstance(take("L2", NOW + 300), Held)  # the build is alive
+    # that build died with its lease: the next one learns it was an unfinished Lambda build
+    assert take("L2", NOW + 602) == Taken(KEY, Replaced(unfinished=True, tier="lambda"))
+    assert take("L2", NOW + 603) == Taken(KEY)  # a retried put of our own lease
+    cache.started(KEY, "L2", "deployscan-scan:2", NOW + 604, 600, tier="ec2")
+    verdict = Verdict("error", "nginx", "deployscan-scan:2", compute_tier="ec2")
+    cache.record(KEY, verdict, now=NOW + 700, keep_seconds=0)
+    assert take("L3", NOW + 701) == Taken(KEY, Replaced(unfinished=True, tier="ec2"))
+    cache.started(KEY, "L3", "deployscan-scan-lambda:3", NOW + 702, 600, tier="lambda")
+    cache.record(KEY, Verdict("passed", "nginx", "local"), now=NOW + 800, keep_seconds=60)
+    assert _item(dynamodb)["compute_tier"]["S"] == "lambda"  # a verdict without one keeps it
+    assert take("L4", NOW + 861) == Taken(KEY, Replaced(unfinished=False, tier="lambda"))

@@ -182,6 +182,7 @@ def fixed_report(**changes: Any) -> ScanReport:
             region="eu-west-1",
             resource_arn="arn:aws:ecs:eu-west-1:123456789012:task/prod/0a1b2c3d",
             event_id="6f1c0d2e-1111-2222-3333-444455556666",
+            compute_tier="lambda",
         ),
         "scanner": ScannerInfo("qscanner", "4.8.0-2", "get-report"),
         "started_at": "2026-03-01T10:00:00Z",

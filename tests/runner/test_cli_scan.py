@@ -55,10 +55,12 @@ def test_build_variables_become_the_report_trigger(
         "IMAGE_REF": "210987654321.dkr.ecr.ap-southeast-2.amazonaws.com/api:7",
         "QSCANNER_DOUBLE_SCENARIO": "clean",
         "FAIL_ON": "medium",
+        "COMPUTE_TIER": "ec2",
     }
     result = invoke(["--archive", str(oci_archive.path), "--output-dir", str(tmp_path)], env)
     assert result.exit_code == 0, result.output
     report = load(tmp_path / "report.json")
+    assert report.trigger.compute_tier == "ec2"
     assert report.trigger.account == "210987654321"
     assert report.trigger.source == "lambda:UpdateFunctionCode20150331v2"
     assert report.image.repository == "api" and report.image.platform == "linux/amd64"
@@ -130,6 +132,7 @@ def test_qualys_secret_supplies_pod_and_token(
         ({"IMAGE_REF": "a/b:1", "INSECURE_REGISTRIES": "ok.local,bad host"}, "INSECURE_REGISTRIES"),
         ({"IMAGE_REF": "a/b:1", "SCAN_TIMEOUT": "-5"}, "SCAN_TIMEOUT"),
         ({"IMAGE_REF": "a/b:1", "FAIL_ON": "severe"}, "--fail-on must be one of"),
+        ({"IMAGE_REF": "a/b:1", "COMPUTE_TIER": "fargate"}, "COMPUTE_TIER is not lambda or ec2"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -190,6 +193,24 @@ def test_max_unpacked_bytes_bounds_what_a_scan_may_unpack(
     assert result.output.strip() == (
         "deployscan scan: error: MAX_UNPACKED_BYTES must be a positive whole number, got '10GiB'"
     )
+
+
+@pytest.mark.parametrize("case", [("lambda", 600), ("ec2", 7200), ("", 7200)])
+def test_a_lambda_build_stops_its_scan_before_lambda_stops_the_build(
+    tmp_path: Path,
+    env: dict[str, str],
+    double: DoubleRun,
+    oci_archive: Archive,
+    case: tuple[str, int],
+) -> None:
+    tier, seconds = case
+    env |= {"COMPUTE_TIER": tier, "SCAN_TIMEOUT": "7200", "QSCANNER_DOUBLE_SCENARIO": "clean"}
+    result = invoke(["--archive", str(oci_archive.path), "--output-dir", str(tmp_path)], env)
+    assert result.exit_code == 0, result.output
+    (call,) = double.calls()
+    given = call["argv"][call["argv"].index("--scan-timeout") + 1]  # what is left of the limit
+    assert seconds - 30 < int(given.removesuffix("s")) <= seconds
+    assert load(tmp_path / "report.json").trigger.compute_tier == tier
 
 
 def test_report_command_renders_every_format(tmp_path: Path) -> None:

@@ -173,6 +173,7 @@ def test_publish_uploads_encrypted_objects_records_and_notifies(
     assert record["report_uri"] == {"S": result.report_uri}
     assert record["completed_at"] == {"N": str(int(NOW.timestamp()))}
     assert record["build_id"]["S"].startswith("deployscan-scan:")
+    assert record["compute_tier"] == {"S": "lambda"}  # where it ran: the dispatcher's retry rule
     assert item(world, "ref#example/app:1")["status"] == {"S": "failed"}
 
     topic = sns_backends["123456789012"]["us-east-1"].topics[world["targets"].topic_arn]

@@ -15,6 +15,7 @@ from dispatcher.imageref import ImageRef
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
+from dispatcher.tiers import TierPolicy
 from scanner_runner.buildwatch import BuildWatcher, verdict_of
 from scanner_runner.cli import main
 from scanner_runner.startbuild import cached_message, plan_manual_build, start
@@ -61,6 +62,7 @@ def test_start_build_sends_the_dispatchers_variables(aws: None) -> None:
             {"name": "SOURCE_ACCOUNT", "value": ACCOUNT, "type": "PLAINTEXT"},
             {"name": "SOURCE_REGION", "value": "us-east-1", "type": "PLAINTEXT"},
             {"name": "TRIGGER", "value": "manual", "type": "PLAINTEXT"},
+            {"name": "COMPUTE_TIER", "value": "ec2", "type": "PLAINTEXT"},  # no Lambda project
         ],
         "idempotencyToken": plan.request.idempotency_token(),
     }
@@ -265,6 +267,9 @@ def test_a_failed_lookup_is_one_note_not_two(aws: None) -> None:
         def pull_role_arn(self, image: object) -> str | None:
             return None
 
+        def image_size(self, image: object) -> int | None:
+            raise AssertionError("no Lambda project: the size cannot matter")
+
     plan = plan_manual_build(
         ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
         project=PROJECT,
@@ -274,4 +279,62 @@ def test_a_failed_lookup_is_one_note_not_two(aws: None) -> None:
     assert plan.notes == (
         "digest not resolved (ecr:DescribeImages failed: AccessDeniedException); "
         "the build resolves it when it pulls",
+        "compute tier ec2 (no-lambda-project)",
     )
+
+
+LAMBDA_PROJECT = "deployscan-scan-lambda"
+
+
+@pytest.mark.parametrize(
+    ("tier", "limit_mib", "expected"),
+    [
+        (None, 1024, ("lambda", "compute tier lambda (default)")),
+        (None, 0, ("ec2", "compute tier ec2 (image-size)")),  # every image is above 0 MiB
+        ("ec2", 1024, ("ec2", None)),  # the documented retry after a Lambda timeout
+        ("lambda", 0, ("lambda", None)),  # asked for: the size rule does not apply
+    ],
+)
+def test_start_build_chooses_the_tier_as_the_dispatcher_does(
+    aws: None, tier: str | None, limit_mib: int, expected: tuple[str, str | None]
+) -> None:
+    digest = push_ecr_image()
+    tiers = TierPolicy(
+        ec2_project=PROJECT,
+        lambda_project=LAMBDA_PROJECT,
+        region="us-east-1",
+        max_lambda_bytes=limit_mib * 1024 * 1024,
+    )
+    plan = plan_manual_build(
+        ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
+        project=PROJECT,
+        platform=None,
+        resolver=AwsResolver(boto3.session.Session(), None),
+        tiers=tiers,
+        tier=tier,
+    )
+    chosen, note = expected
+    codebuild = boto3.client("codebuild")
+    request = {
+        "projectName": LAMBDA_PROJECT if chosen == "lambda" else PROJECT,
+        "environmentVariablesOverride": [
+            {"name": "IMAGE_REF", "value": f"{REGISTRY}/shop/api:1.4.2", "type": "PLAINTEXT"},
+            {"name": "IMAGE_DIGEST", "value": digest, "type": "PLAINTEXT"},
+            {"name": "SOURCE_ACCOUNT", "value": ACCOUNT, "type": "PLAINTEXT"},
+            {"name": "SOURCE_REGION", "value": "us-east-1", "type": "PLAINTEXT"},
+            {"name": "TRIGGER", "value": "manual", "type": "PLAINTEXT"},
+            {"name": "COMPUTE_TIER", "value": chosen, "type": "PLAINTEXT"},
+        ],
+        "idempotencyToken": plan.request.idempotency_token(),
+    }
+    with Stubber(codebuild) as stub:
+        stub.add_response("start_build", {"build": {"id": f"{PROJECT}:b-1"}}, request)
+        start(plan, CodeBuildLauncher(codebuild))
+        stub.assert_no_pending_responses()
+    assert [n for n in plan.notes if n.startswith("compute tier")] == ([note] if note else [])
+
+
+def test_cli_tier_option_takes_only_the_two_tiers() -> None:
+    result = CliRunner().invoke(main, ["start-build", "alpine:3.20", "--tier", "fargate"])
+    assert result.exit_code == 2
+    assert "'fargate' is not one of 'lambda', 'ec2'" in result.output

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanner_runner import writers
+from scanner_runner.errors import ReportError
 from scanner_runner.report import Finding, ImageInfo, ScanReport, load, save
 from scanner_runner.writers import html, junit, markdown, sarif
 from scanner_runner.writers import json as json_writer
@@ -65,6 +66,19 @@ def test_json_round_trips(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "report.json").read_text())
     assert list(document)[:2] == ["schema_version", "image"]
     assert document["summary"] == {"critical": 2, "high": 1, "medium": 1, "low": 1, "info": 0}
+
+
+def test_the_compute_tier_is_recorded_and_checked(tmp_path: Path) -> None:
+    document = fixed_report().to_dict()
+    assert document["trigger"]["compute_tier"] == "lambda"
+    older = json.loads(json.dumps(document))
+    del older["trigger"]["compute_tier"]  # written before there were tiers
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    assert load(tmp_path / "older.json").trigger.compute_tier == ""
+    document["trigger"]["compute_tier"] = "gpu"
+    (tmp_path / "forged.json").write_text(json.dumps(document))
+    with pytest.raises(ReportError, match="compute tier"):
+        load(tmp_path / "forged.json")
 
 
 def test_html_escapes_scanner_text_and_needs_no_network() -> None:

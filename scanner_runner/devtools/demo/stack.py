@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher.buildvars import COMPUTE_TIER, TIER_EC2
 from dispatcher.scancache import PARTITION_KEY, TTL_ATTRIBUTE
 from scanner_runner.devtools.localbuild.model import EnvVar
 
@@ -78,6 +79,7 @@ def create_stack(
         Name=names.secret_name, SecretString=json.dumps(secret)
     )["ARN"]
     environment = (
+        EnvVar(COMPUTE_TIER.name, TIER_EC2),  # the template's EC2 project, which this mirrors
         EnvVar("RESULTS_S3_BUCKET", names.bucket),
         EnvVar("RESULTS_S3_PREFIX", names.prefix),
         EnvVar("SNS_TOPIC_ARN", topic_arn),
