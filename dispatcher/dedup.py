@@ -18,7 +18,7 @@ LAUNCH_WINDOW_SECONDS = 15 * 60
 # a wave of hundreds waiting then costs a few refused calls a minute, and a freed slot stays
 # unused for seconds at most (a build runs for minutes).
 CAPACITY_HOLD_SECONDS = 10.0
-# The capacity line (dispatcher/waitline.py): messages sent within LINE_SLACK_SECONDS of the
+# The capacity line (ScanCacheTable.line_end): messages sent within LINE_SLACK_SECONDS of the
 # oldest one waiting form its generation; younger ones wait until that generation has its builds.
 # A generation that stops being refused (all started) releases the line after LINE_SECONDS.
 LINE_SLACK_SECONDS = 300.0

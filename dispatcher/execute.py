@@ -2,8 +2,8 @@
 
 Every failure of a build decision becomes a `Skip` with `retry=True`, which makes its SQS record a
 batch item failure; other decisions of the batch go on. Once StartBuild refused for capacity,
-launches wait without asking again (and without taking leases) for CAPACITY_HOLD_SECONDS. SQS
-records (their sent time in `arrivals`) also keep to the capacity line: while an older
+launches on that project wait without asking (or taking leases) for CAPACITY_HOLD_SECONDS. SQS
+records (their sent time in `arrivals`) also keep to the project's capacity line: while an older
 generation of messages waits for a build slot, younger ones wait behind it.
 """
 
@@ -45,7 +45,7 @@ def execute(
 ) -> list[m.Outcome]:
     """Carry out the decisions in order; skips pass through unchanged.
 
-    `arrivals`: record id -> when SQS received it, for the records that keep to the capacity line.
+    `arrivals`: record id -> when it was sent to SQS, for the records that keep to the line.
     """
     memo = memo if memo is not None else Memo()
     run = _Executor(settings, cache, launcher, clock, memo, new_id, arrivals or {})
@@ -105,7 +105,7 @@ class _Executor:
         known, end = self.memo.line(project, now)
         if not known:
             try:
-                end = self.cache.capacity_line().end(project, now)
+                end = self.cache.line_end(project, now)
             except CacheError:  # launching out of order beats not launching
                 end = None
             self.memo.note_line(project, now, end)
@@ -145,7 +145,7 @@ class _Executor:
         if sent is None:
             return
         with contextlib.suppress(CacheError):  # the line only orders; waiting works without it
-            self.cache.capacity_line().join(
+            self.cache.wait_in_line(
                 project, sent, now, slack=LINE_SLACK_SECONDS, seconds=LINE_SECONDS
             )
         self.memo.forget_line(project)

@@ -11,19 +11,23 @@ digest is known, else `ref#<normalised reference>`. Attributes:
                     the completion time, so the next deploy rescans.
   image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}
   compute_tier      lambda | ec2: where the build runs (or ran); dispatcher/tiers.py reads it
-The table also holds one `line#<project>` item per scan project: dispatcher/waitline.py.
+One more item per scan project, `line#<project>`: its capacity line of SQS messages waiting for a
+free build slot (dispatcher/execute.py).
+  line_oldest  epoch ms (SentTimestamp) of the oldest message StartBuild refused for capacity
+  line_end     line_oldest + the caller's slack: messages sent later wait behind that generation
+  expires_at   the line counts until then; each refusal in its generation renews it
+The values the operations take and answer: dispatcher/scanitems.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from dispatcher.ddbvalues import iso, number, text
 from dispatcher.errors import CacheError, aws_error_code
 from dispatcher.imageref import ImageRef
-from dispatcher.waitline import CapacityLine
+from dispatcher.scanitems import CachedScan, Held, Replaced, Taken, Verdict
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
@@ -46,6 +50,8 @@ _N = {
     "#uri": "report_uri",
     "#cnt": "counts",
     "#tier": "compute_tier",
+    "#old": "line_oldest",
+    "#end": "line_end",
 }
 # Free: no item; or its TTL passed (an expired lease or an expired completed scan); or its
 # in-flight lease expired (crashed build); or the last scan ended in error; or the completed scan
@@ -65,57 +71,6 @@ def cache_key(ref: ImageRef) -> str:
 def digest_key(digest: str) -> str:
     """The item key of a digest."""
     return f"digest#{digest}"
-
-
-@dataclass(frozen=True)
-class Held:
-    """Someone else holds the key: a completed scan still fresh, or a build in flight."""
-
-    key: str
-    completed: bool
-    # False: an in-flight lease with no build id yet. Its holder is between the lease and
-    # StartBuild, or crashed there; the event must come back later instead of being dropped.
-    settled: bool = True
-
-
-@dataclass(frozen=True)
-class Replaced:
-    """The item a new lease took over; `unfinished`: its build recorded an error or died."""
-
-    unfinished: bool
-    tier: str | None
-
-
-@dataclass(frozen=True)
-class Taken:
-    """The lease is ours; `replaced` is the item it took over, if there was one."""
-
-    key: str
-    replaced: Replaced | None = None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a finished scan records: its status, counts, report and build."""
-
-    status: str
-    image: str
-    build_id: str
-    report_uri: str = ""
-    counts: Mapping[str, int] = field(default_factory=dict)
-    compute_tier: str = ""  # the tier the scan ran on, when known
-
-
-@dataclass(frozen=True)
-class CachedScan:
-    """A live item: a completed scan not yet expired, or an in-flight lease not yet expired."""
-
-    key: str
-    status: str
-    when: str  # ISO-8601 UTC of the completion or of the lease
-    build_id: str | None
-    report_uri: str | None
-    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 class ScanCacheTable:
@@ -200,15 +155,7 @@ class ScanCacheTable:
         if tier:
             expression += ", #tier = :tier"
             values[":tier"] = {"S": tier}
-        self._write(
-            "UpdateItem",
-            key,
-            Key={PARTITION_KEY: {"S": key}},
-            UpdateExpression=expression,
-            ConditionExpression=_OURS,
-            ExpressionAttributeNames=_names(expression + _OURS),
-            ExpressionAttributeValues=values,
-        )
+        self._update(key, expression, _OURS, values)
 
     def release(self, key: str, lease_id: str) -> None:
         """Delete the item only while it is our in-flight lease."""
@@ -253,21 +200,33 @@ class ScanCacheTable:
             ExpressionAttributeValues=values,
         )
 
-    def capacity_line(self) -> CapacityLine:
-        """The capacity lines kept in this table (dispatcher/waitline.py)."""
-        return CapacityLine(self._client, self._table)
+    def line_end(self, project: str, now: float) -> float | None:
+        """Epoch seconds when the generation heading `project`'s line ends; None: no line."""
+        item = self._get(_line_key(project))
+        if number(item, TTL_ATTRIBUTE) < now or text(item, "line_end") is None:
+            return None
+        return number(item, "line_end") / 1000
+
+    def wait_in_line(
+        self, project: str, sent_at: float, now: float, *, slack: float, seconds: float
+    ) -> None:
+        """A message sent at `sent_at` was refused for capacity: it heads the line when it is
+        older than the head (or the line lapsed), else it keeps its generation's line alive."""
+        key, sent = _line_key(project), int(sent_at * 1000)
+        values = {":s": {"N": str(sent)}, ":until": {"N": str(int(now + seconds))}}
+        head = {":e": {"N": str(sent + int(slack * 1000))}, ":now": {"N": str(int(now))}}
+        lapsed = "attribute_not_exists(#pk) OR #exp < :now OR #old > :s"
+        done, refused = self._update(
+            key, "SET #old = :s, #end = :e, #exp = :until", lapsed, {**values, **head}
+        )
+        line = {} if done else refused.get("Item", {})
+        # An older generation heads a live line: renew it if ours, once half its time is gone.
+        if number(line, "line_end") >= sent and number(line, TTL_ATTRIBUTE) < now + seconds / 2:
+            self._update(key, "SET #exp = :until", "#end >= :s", values)
 
     def lookup(self, key: str, now: float) -> CachedScan | None:
         """The item for `key` while it still suppresses a build (completed or in flight)."""
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
-            )
-        except Exception as exc:  # botocore errors, wrapped once at this seam
-            raise CacheError(
-                f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
-            ) from exc
-        item = response.get("Item") or {}
+        item = self._get(key)
         status = text(item, "status")
         if status in COMPLETED_STATUSES:
             live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
@@ -286,6 +245,34 @@ class ScanCacheTable:
             build_id=text(item, "build_id"),
             report_uri=text(item, "report_uri"),
             counts={k: int(number(counts, k)) for k in counts},
+        )
+
+    def _get(self, key: str) -> dict[str, Any]:
+        """The item (empty when there is none), read consistently."""
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
+            )
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            raise CacheError(
+                f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
+            ) from exc
+        item = response.get("Item")
+        return item if isinstance(item, dict) else {}
+
+    def _update(
+        self, key: str, expression: str, condition: str, values: dict[str, Any]
+    ) -> tuple[bool, dict[str, Any]]:
+        """One conditional UpdateItem, answered as `_write` answers (old item on a refusal)."""
+        return self._write(
+            "UpdateItem",
+            key,
+            Key={PARTITION_KEY: {"S": key}},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=_names(expression + condition),
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
 
     def _write(self, operation: str, key: str, **request: Any) -> tuple[bool, dict[str, Any]]:
@@ -307,6 +294,10 @@ class ScanCacheTable:
             response = getattr(exc, "response", None)
             return False, response if isinstance(response, dict) else {}
         return True, answer if isinstance(answer, dict) else {}
+
+
+def _line_key(project: str) -> str:
+    return f"line#{project}"
 
 
 def _names(expression: str) -> dict[str, str]:

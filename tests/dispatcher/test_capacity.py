@@ -74,7 +74,7 @@ def test_younger_messages_wait_behind_an_older_generation(cache: ScanCacheTable)
     launcher = RecordingLauncher()
     launcher.refuse(1)
     _run(_batch(sqs_record(image_event(1), "old", sent_at=T0)), cache, launcher, Memo(), T0 + 60)
-    assert cache.capacity_line().end(PROJECT, T0 + 60) == T0 + LINE_SLACK_SECONDS
+    assert cache.line_end(PROJECT, T0 + 60) == T0 + LINE_SLACK_SECONDS
     # A later wave, in another warm Lambda: capacity may have freed, but the old one goes first.
     young = sqs_record(image_event(2), "young", sent_at=T0 + LINE_SLACK_SECONDS + 1)
     result = _run(_batch(young), cache, launcher, Memo(), T0 + 90)
@@ -92,41 +92,39 @@ def test_a_generation_that_stopped_waiting_releases_the_line(cache: ScanCacheTab
     _run(_batch(sqs_record(image_event(1), "old", sent_at=T0)), cache, launcher, Memo(), T0 + 60)
     young = _batch(sqs_record(image_event(2), "young", sent_at=T0 + 3600))
     after = T0 + 60 + LINE_SECONDS + 1  # nobody of the old generation was refused since
-    assert cache.capacity_line().end(PROJECT, after) is None
+    assert cache.line_end(PROJECT, after) is None
     assert _reasons(_run(young, cache, launcher, Memo(), after)) == [m.STARTED]
 
 
 def test_an_older_refusal_takes_the_head_of_the_line(cache: ScanCacheTable) -> None:
-    line = cache.capacity_line()
-
     def join(sent: float, now: float) -> None:
-        line.join(PROJECT, T0 + sent, T0 + now, slack=300, seconds=180)
+        cache.wait_in_line(PROJECT, T0 + sent, T0 + now, slack=300, seconds=180)
 
     join(600, 700)
-    assert line.end(PROJECT, T0 + 700) == T0 + 900
+    assert cache.line_end(PROJECT, T0 + 700) == T0 + 900
     join(0, 710)
-    assert line.end(PROJECT, T0 + 710) == T0 + 300
+    assert cache.line_end(PROJECT, T0 + 710) == T0 + 300
     # A younger refusal does not move the head; one of its generation keeps it alive.
     join(2000, 720)
-    assert line.end(PROJECT, T0 + 720) == T0 + 300
+    assert cache.line_end(PROJECT, T0 + 720) == T0 + 300
     join(100, 850)
-    assert line.end(PROJECT, T0 + 1000) == T0 + 300  # renewed at 850: it holds until 1030
-    assert line.end(PROJECT, T0 + 1031) is None
+    assert cache.line_end(PROJECT, T0 + 1000) == T0 + 300  # renewed at 850: it holds until 1030
+    assert cache.line_end(PROJECT, T0 + 1031) is None
 
 
 def test_each_scan_project_has_its_own_limit_hold_and_line(cache: ScanCacheTable) -> None:
-    cache.capacity_line().join("deployscan-scan-lambda", T0, T0 + 10, slack=300, seconds=180)
+    cache.wait_in_line("deployscan-scan-lambda", T0, T0 + 10, slack=300, seconds=180)
     memo = Memo()
     memo.hold_capacity("deployscan-scan-lambda", T0 + 10)
     launcher = RecordingLauncher()
     young = _batch(sqs_record(image_event(5), "young", sent_at=T0 + 3600))
     assert _reasons(_run(young, cache, launcher, memo, T0 + 20)) == [m.STARTED]
-    assert cache.capacity_line().end(PROJECT, T0 + 20) is None
+    assert cache.line_end(PROJECT, T0 + 20) is None
 
 
 def test_direct_events_have_no_place_in_line(cache: ScanCacheTable) -> None:
     """`deployscan dispatch` and direct invocations carry no SQS time: they just ask."""
-    cache.capacity_line().join(PROJECT, T0, T0 + 10, slack=300, seconds=180)
+    cache.wait_in_line(PROJECT, T0, T0 + 10, slack=300, seconds=180)
     launcher = RecordingLauncher()
     result = _run(image_event(9), cache, launcher, Memo(), T0 + 20)
     assert _reasons(result) == [m.STARTED]
