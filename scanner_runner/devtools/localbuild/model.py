@@ -38,6 +38,8 @@ class BuildJob:
     timeout_seconds: float = 3600.0
     initiator: str = "deployscan-local"
     cache_dir: Path | None = None  # shared between builds of the project, like an S3 cache
+    compute_tier: str = "ec2"  # "ec2" | "lambda" (see tiers.py for what lambda adds)
+    source_writable: bool = True  # False: a Lambda build may not write to its source either
 
     @property
     def arn(self) -> str:
