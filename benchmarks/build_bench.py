@@ -159,7 +159,6 @@ class Bench:
                 EnvVar("QSCANNER_SHA256", hashlib.sha256(self.double).hexdigest()),
                 EnvVar("QSCANNER_DOUBLE_SCENARIO", "clean"),
                 EnvVar("QSCANNER_DOUBLE_RECORD", str(record)),
-                EnvVar("COMPUTE_TIER", tier),
             ),
         )  # fmt: skip
         self.moto.client("s3").put_object(
@@ -172,11 +171,11 @@ class Bench:
             environment=stack.environment,
             base_env=build_image_environment(self.moto.environment()),
             buildspec=str(self.old_spec) if variant == "old" else "buildspecs/scan.yml",
-            compute_tier=tier,
         )
         launcher = LocalBuildLauncher(project, secrets_client=self.moto.client("secretsmanager"))
         request = BuildRequest(stack.names.project, ImageRef.parse(self.ref), None, None,
-                               "123456789012", "us-east-1", "manual", None)  # fmt: skip
+                               "123456789012", "us-east-1", "manual", None,
+                               compute_tier=tier)  # fmt: skip
         watcher = Watcher(project.work_root / "builds", record)
         watcher.start()
         try:

@@ -68,7 +68,6 @@ def run_scan_build(
             EnvVar("QSCANNER_URL", f"s3://{NAMES.artifacts_bucket}/deployscan/qscanner"),
             EnvVar("QSCANNER_SHA256", sha256 or hashlib.sha256(double).hexdigest()),
             EnvVar("QSCANNER_DOUBLE_SCENARIO", scenario),
-            EnvVar("COMPUTE_TIER", tier),
         ),
     )
     s3.put_object(Bucket=NAMES.artifacts_bucket, Key="deployscan/qscanner", Body=double)
@@ -79,7 +78,6 @@ def run_scan_build(
         environment=stack.environment,
         base_env=build_image_environment({**moto_server.environment(), **NO_INDEX}),
         timeout_seconds=120,
-        compute_tier=tier,
     )
     launcher = LocalBuildLauncher(project, secrets_client=moto_server.client("secretsmanager"))
     request = BuildRequest(
@@ -91,6 +89,7 @@ def run_scan_build(
         source_region="us-east-1",
         trigger="ecs:TaskStateChange",
         resource_arn="arn:aws:ecs:us-east-1:123456789012:task/shop/0123456789abcdef",
+        compute_tier=tier,
     )
     return launcher.run(request)
 

@@ -5,7 +5,8 @@ PLAINTEXT overrides on top of the project's environment). Each build gets a fres
 runner bundle, laid out by the source's own `scripts/package.py --stage` (no devtools; the
 wheelhouse for this machine from the wheel cache, `make wheelhouse`), and the buildspec installs
 the runner from it as in CodeBuild, so the build runs the bundle's code, never the caller's.
-The project's compute tier (`ec2` or `lambda`, see `tiers`) is the emulated environment's.
+The request's compute tier (else the project's; `ec2` or `lambda`, see `tiers`) is what the
+emulated build environment enforces.
 By default `start` runs the build to completion before it returns the build id; with
 `deferred=True` it only queues the build, as CodeBuild does, and `run_pending()` runs the queue.
 `results[build_id]` holds what BatchGetBuilds would show.
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispatcher.buildvars import BuildRequest
+from dispatcher.buildvars import TIER_EC2, BuildRequest
 from dispatcher.errors import LaunchError
 from scanner_runner.devtools.localbuild.errors import LocalBuildError
 from scanner_runner.devtools.localbuild.executor import PhaseSink, new_build_id, run_build
@@ -47,7 +48,7 @@ class LocalProject:
     base_env: Mapping[str, str] = field(default_factory=dict)  # the build image's environment
     buildspec: str = "buildspecs/scan.yml"
     timeout_seconds: float = 900.0
-    compute_tier: str = "ec2"  # "ec2" | "lambda": what the emulated build environment enforces
+    compute_tier: str = TIER_EC2  # the tier of a request that names none (see tiers.py)
     source_writable: bool = True  # lambda only: False makes the build's source read-only too
 
 
@@ -121,7 +122,7 @@ class LocalBuildLauncher:
             overrides=overrides,
             timeout_seconds=self.project.timeout_seconds,
             cache_dir=self.project.work_root / "cache",
-            compute_tier=self.project.compute_tier,
+            compute_tier=request.compute_tier or self.project.compute_tier,
             source_writable=self.project.source_writable,
         )
         try:

@@ -26,13 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatcher.buildvars import COMPUTE_TIERS, TIER_EC2, TIER_LAMBDA
 from scanner_runner.devtools.localbuild.buildspec import Buildspec
 from scanner_runner.devtools.localbuild.errors import BuildspecError, LocalBuildError
 from scanner_runner.devtools.localbuild.model import BuildJob
 
-EC2 = "ec2"
-LAMBDA = "lambda"
-TIERS = (EC2, LAMBDA)
+EC2, LAMBDA, TIERS = TIER_EC2, TIER_LAMBDA, COMPUTE_TIERS  # the build-variable contract's
 LAMBDA_MAX_SECONDS = 15 * 60
 PYCACHE = "__pycache__"
 _Snapshot = dict[str, tuple[int, int, int]]
