@@ -52,7 +52,7 @@ fmt: venv ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: venv sysdeps lint test-py312 ## set up, lint, and run every test (the dispatcher's on 3.12 too)
+test: venv sysdeps wheelhouse lint test-py312 ## set up, lint, and run every test (the dispatcher's on 3.12 too)
 	$(TEST_ENV) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 $(STAMP312): pyproject.toml
@@ -68,7 +68,7 @@ test-py312: sysdeps ## the dispatcher's tests under Python 3.12 (the Lambda runt
 	echo "tests/dispatcher under $$($(VENV312)/bin/python --version)" && \
 	$(TEST_ENV) $(VENV312)/bin/pytest -n 2 -q tests/dispatcher
 
-demo: venv sysdeps ## run the whole flow on this machine with embedded defaults
+demo: venv sysdeps wheelhouse ## run the whole flow on this machine with embedded defaults
 	$(BIN)/deployscan demo
 
 clean: ## remove the venv and caches

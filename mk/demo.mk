@@ -1,10 +1,10 @@
 # Demo variants (deployscan demo). `make demo` itself is in the Makefile.
 .PHONY: demo-quick demo-clone-check
 
-demo-quick: venv sysdeps ## the demo with one image and its redelivered event (~5 s)
+demo-quick: venv sysdeps wheelhouse ## the demo with one image and its redelivered event (~5 s)
 	$(BIN)/deployscan demo --quick
 
-demo-clone-check: venv sysdeps ## the quick demo from a fresh clone of HEAD: needs only committed files
+demo-clone-check: venv sysdeps wheelhouse ## the quick demo from a fresh clone of HEAD: needs only committed files
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	git clone --quiet "$(CURDIR)" "$$tmp/deployscan" && cd "$$tmp/deployscan" && \
 	PYTHONPATH="$$tmp/deployscan" "$(CURDIR)/$(BIN)/python" -c \

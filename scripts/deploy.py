@@ -21,6 +21,7 @@ from typing import Any
 from awsrun import AwsCli, Call, ChangeSet, DeployError, Step, execute
 from deployvars import Env, check
 from package import PackageError, build_all
+from wheelhouse import ALL_TARGETS, WheelhouseError, cache_root, download
 
 ROOT = Path(__file__).resolve().parent.parent
 CFN = ROOT / "cfn"
@@ -81,8 +82,11 @@ def plan_package(env: Env, facts: Facts) -> tuple[list[Step], dict[str, str]]:
     region, bucket = env.region, default_bucket(env, facts.account)
     source = Path(env.get("SOURCE_DIR") or ROOT)
     try:
+        # The one step that reaches the package index: the locked wheels of every build
+        # platform, once per lock (cached); the bundle is then built offline from them.
+        download(source, cache_root(), ALL_TARGETS)
         artifacts = build_all(source, source / "build" / "package")
-    except PackageError as exc:
+    except (PackageError, WheelhouseError) as exc:
         raise DeployError(f"package: {exc}") from exc
     steps: list[Step] = []
     if not facts.bucket_exists:

@@ -1,5 +1,6 @@
 """The real buildspecs/scan.yml, run by the local executor against moto server, the real local
-registry and the QScanner test double: passed, policy-failed and error builds."""
+registry and the QScanner test double: passed, policy-failed and error builds, on both compute
+tiers. Each build installs the runner from the bundle's wheelhouse with every index bogus."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DOUBLE = ROOT / "tests" / "doubles" / "qscanner"
 NAMES = StackNames()
 TOKEN = "qualys-token-7f3a9c2e5b"
+TIERS = ("ec2", "lambda")
+# Any index a build could reach is one that does not answer: the install must not need one.
+NO_INDEX = {
+    "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+    "UV_INDEX_URL": "http://127.0.0.1:9/simple",
+    "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple",
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +53,7 @@ def run_scan_build(
     *,
     scenario: str,
     sha256: str | None = None,
+    tier: str = "ec2",
 ) -> BuildResult:
     moto_server.reset()
     s3 = moto_server.client("s3")
@@ -67,7 +76,7 @@ def run_scan_build(
         source_dir=ROOT,
         work_root=tmp_path,
         environment=stack.environment,
-        base_env=build_image_environment(moto_server.environment()),
+        base_env=build_image_environment({**moto_server.environment(), **NO_INDEX}),
         timeout_seconds=120,
     )
     launcher = LocalBuildLauncher(project, secrets_client=moto_server.client("secretsmanager"))
@@ -80,6 +89,7 @@ def run_scan_build(
         source_region="us-east-1",
         trigger="ecs:TaskStateChange",
         resource_arn="arn:aws:ecs:us-east-1:123456789012:task/shop/0123456789abcdef",
+        compute_tier=tier,
     )
     return launcher.run(request)
 
@@ -89,12 +99,24 @@ def report_keys(moto_server: MotoServer) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
+@pytest.mark.parametrize("tier", TIERS)
 def test_clean_image_passes(
-    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+    moto_server: MotoServer,
+    registry: LocalRegistry,
+    pushed: tuple[str, str],
+    tmp_path: Path,
+    tier: str,
 ) -> None:
-    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="clean")
+    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="clean", tier=tier)
     log = result.log_path.read_text()
     assert result.status == "SUCCEEDED", "\n".join(result.log_tail(40))
+    assert "install: installed 16 pinned distributions from the bundle (no index)" in log
+    assert f"on {tier} compute" in log
+    build_dir = result.log_path.parent
+    qscanner_cache = build_dir / "tmp" / "deployscan" / "qscanner"
+    # Lambda compute writes only under /tmp: QScanner, its cache and HOME go there
+    assert qscanner_cache.is_dir() == (tier == "lambda")
+    assert (build_dir / "home").exists() == (tier == "ec2")
     exported = result.exported_variables
     assert exported["SCAN_STATUS"] == "passed"
     assert exported["SCAN_EXIT_CODE"] == "0"
@@ -108,10 +130,17 @@ def test_clean_image_passes(
     assert TOKEN not in log  # the secret is masked, never printed
 
 
+@pytest.mark.parametrize("tier", TIERS)
 def test_findings_above_the_policy_fail_the_build(
-    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+    moto_server: MotoServer,
+    registry: LocalRegistry,
+    pushed: tuple[str, str],
+    tmp_path: Path,
+    tier: str,
 ) -> None:
-    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="findings")
+    result = run_scan_build(
+        moto_server, registry, tmp_path, pushed[0], scenario="findings", tier=tier
+    )
     assert result.status == "FAILED"
     assert result.phase("BUILD").status == "FAILED"  # type: ignore[union-attr]
     assert result.phase("POST_BUILD").status == "SUCCEEDED"  # type: ignore[union-attr]
@@ -126,10 +155,15 @@ def test_findings_above_the_policy_fail_the_build(
     assert any(k.endswith("/report.html") for k in report_keys(moto_server))
 
 
+@pytest.mark.parametrize("tier", TIERS)
 def test_scanner_crash_is_an_error_build(
-    moto_server: MotoServer, registry: LocalRegistry, pushed: tuple[str, str], tmp_path: Path
+    moto_server: MotoServer,
+    registry: LocalRegistry,
+    pushed: tuple[str, str],
+    tmp_path: Path,
+    tier: str,
 ) -> None:
-    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="crash")
+    result = run_scan_build(moto_server, registry, tmp_path, pushed[0], scenario="crash", tier=tier)
     assert result.status == "FAILED"
     exported = result.exported_variables
     assert (exported["SCAN_STATUS"], exported["SCAN_EXIT_CODE"]) == ("error", "3")

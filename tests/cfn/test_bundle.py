@@ -1,25 +1,27 @@
-"""The runner bundle, installed on its own, runs a build's command and carries no devtools.
+"""The runner bundle, installed on its own with no index reachable, runs a scan; it carries no
+devtools; one changed byte in one wheel and nothing installs.
 
-The bundle is built with scripts/package.py, unpacked, turned into a wheel by this venv's pip
-(no build isolation, no index) and installed into a fresh venv. The fresh venv borrows the
-third-party packages from this venv through PYTHONPATH (a folder of links that leaves this
-checkout's editable install and its metadata out), so only the bundle's own code is importable.
-Nothing here reaches the network.
+The bundle is built with scripts/package.py for this machine's platform from the wheel cache
+(`make wheelhouse`), unpacked, and installed by its own buildspecs/install_runner.py into a fresh
+venv, with bogus index URLs in the environment. The venv then holds everything the runner
+imports: nothing is borrowed from this checkout's venv. Nothing here reaches the network.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from package import build_all
+from wheelhouse import host_target
+
+from tests.runner.archives import build_oci_archive
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +43,7 @@ DEVTOOLS_MODULES = (
 )
 PROBE = """
 import importlib, json, sys
-import dispatcher, scanner_runner
+import boto3, dispatcher, scanner_runner
 found = {}
 for name in sys.argv[1:]:
     try:
@@ -49,102 +51,134 @@ for name in sys.argv[1:]:
         found[name] = "imported"
     except ModuleNotFoundError:
         found[name] = "missing"
-print(json.dumps({"files": [scanner_runner.__file__, dispatcher.__file__], "found": found}))
+files = [scanner_runner.__file__, dispatcher.__file__, boto3.__file__]
+print(json.dumps({"files": files, "found": found}))
 """
+BOGUS = "http://127.0.0.1:9/simple"  # nothing listens there: an install that needs it fails
 
 
 @dataclass(frozen=True)
 class Installed:
-    """The built bundle and a fresh venv holding only what it installs."""
+    """The built bundle, where it was unpacked, and a fresh venv holding only what it installs."""
 
     bundle: Path
+    unpacked: Path
     venv: Path
     env: dict[str, str]
 
-    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *argv: str, **extra: str) -> subprocess.CompletedProcess[str]:
         """Run a program from the fresh venv's bin, outside the checkout."""
         return subprocess.run(
             [str(self.venv / "bin" / argv[0]), *argv[1:]],
             cwd=self.venv.parent,
-            env=self.env,
+            env={**self.env, **extra},
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=120,
             check=False,
         )
 
 
-def _pip(*args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1", PIP_CONFIG_FILE=os.devnull)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "--quiet", *args],
+def offline_env(home: Path) -> dict[str, str]:
+    """No inherited settings, and every package index a bogus one."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PIP_INDEX_URL": BOGUS,
+        "PIP_EXTRA_INDEX_URL": BOGUS,
+        "UV_INDEX_URL": BOGUS,
+        "UV_DEFAULT_INDEX": BOGUS,
+    }
+
+
+def install(
+    unpacked: Path, venv: Path, env: dict[str, str], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the bundle's own installer from its root, as the buildspec does."""
+    return subprocess.run(
+        [sys.executable, "buildspecs/install_runner.py", str(venv), *extra],
+        cwd=unpacked,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-
-
-def _borrowed_site_packages(target: Path) -> Path:
-    """Links to this venv's third-party packages, without deployscan's own install."""
-    target.mkdir()
-    site = Path(sysconfig.get_paths()["purelib"])
-    for entry in site.iterdir():
-        if entry.name.startswith(("deployscan", "__editable__")) or entry.suffix == ".pth":
-            continue
-        (target / entry.name).symlink_to(entry)
-    return target
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     tmp = tmp_path_factory.mktemp("bundle")
-    runner = {a.name: a for a in build_all(ROOT, tmp / "out")}["runner"]
+    runner = {a.name: a for a in build_all(ROOT, tmp / "out", (host_target(),))}["runner"]
     with zipfile.ZipFile(runner.path) as archive:
         archive.extractall(tmp / "unpacked")
-    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "--wheel-dir", str(tmp / "wheels"), str(tmp / "unpacked"))  # fmt: skip
-    (wheel,) = (tmp / "wheels").glob("deployscan-*.whl")
-    venv = tmp / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    _pip("--python", str(venv / "bin" / "python"), "install", "--no-deps", "--no-index", str(wheel))
-    env = {
-        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-        "PYTHONPATH": str(_borrowed_site_packages(tmp / "borrowed")),
-        "PYTHONNOUSERSITE": "1",
-        "HOME": str(tmp),
-        "LANG": "C.UTF-8",
-    }
-    return Installed(runner.path, venv, env)
+    env = offline_env(tmp)
+    done = install(tmp / "unpacked", tmp / "fresh", env, "--syft")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "from the bundle (no index)" in done.stdout
+    env["PATH"] = f"{tmp / 'fresh' / 'bin'}:{env['PATH']}"
+    return Installed(runner.path, tmp / "unpacked", tmp / "fresh", env)
 
 
-def test_the_bundle_has_no_devtools_member(installed: Installed) -> None:
+def test_the_bundle_has_no_devtools_member_and_pins_every_wheel(installed: Installed) -> None:
     with zipfile.ZipFile(installed.bundle) as archive:
         names = archive.namelist()
     assert "scanner_runner/cli/scan.py" in names and "buildspecs/scan.yml" in names
+    assert "buildspecs/install_runner.py" in names
     assert [n for n in names if "devtools" in n] == []
+    wheels = [n for n in names if n.endswith(".whl")]
+    assert "wheelhouse/deployscan-0.1.0-py3-none-any.whl" in wheels
+    pinned = (installed.unpacked / "wheelhouse" / "requirements.txt").read_text()
+    assert pinned.rstrip().splitlines()[-1].startswith("deployscan==0.1.0 --hash=sha256:")
+    with zipfile.ZipFile(
+        installed.unpacked / "wheelhouse" / "deployscan-0.1.0-py3-none-any.whl"
+    ) as w:
+        assert [n for n in w.namelist() if "devtools" in n] == []
 
 
-def test_the_installed_bundle_runs_the_build_command(installed: Installed) -> None:
-    done = installed.run("deployscan", "scan", "--help")
-    assert done.returncode == 0, done.stderr
-    assert "Usage: deployscan scan" in done.stdout
-
-
-def test_the_installed_bundle_imports_from_the_fresh_venv_without_devtools(
-    installed: Installed,
-) -> None:
+def test_the_installed_bundle_imports_only_from_the_fresh_venv(installed: Installed) -> None:
     done = installed.run("python", "-c", PROBE, *DEVTOOLS_MODULES)
     assert done.returncode == 0, done.stderr
     probe = json.loads(done.stdout)
-    for file in probe["files"]:  # the bundle's code, not this checkout's editable install
+    for file in probe["files"]:  # the bundle's code and its pinned boto3, not this checkout's
         assert Path(file).resolve().is_relative_to(installed.venv.resolve()), file
     assert probe["found"] == dict.fromkeys(DEVTOOLS_MODULES, "missing")
+
+
+def test_the_installed_bundle_scans_an_image_with_its_own_syft(
+    installed: Installed, tmp_path: Path
+) -> None:
+    archive = build_oci_archive(tmp_path / "app.tar")
+    out = tmp_path / "out"
+    done = installed.run(
+        "deployscan", "scan", "--archive", str(archive.path), "--output-dir", str(out),
+        "--no-publish", SCANNER="syft", SYFT_CHECK_FOR_APP_UPDATE="false",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "passed"
+    assert report["scanner"]["name"] == "syft"
+    assert shutil.which("syft", path=installed.env["PATH"]) == str(installed.venv / "bin" / "syft")
 
 
 def test_demo_from_the_bundle_says_so_in_one_line(installed: Installed) -> None:
     done = installed.run("deployscan", "demo")
     assert (done.returncode, done.stdout, done.stderr) == (2, "", NOT_BUNDLED + "\n")
+
+
+def test_one_changed_byte_in_one_wheel_and_the_install_fails(
+    installed: Installed, tmp_path: Path
+) -> None:
+    copy = shutil.copytree(installed.unpacked, tmp_path / "unpacked")
+    (wheel,) = (copy / "wheelhouse").glob("six-*.whl")
+    data = bytearray(wheel.read_bytes())
+    data[10] ^= 0x01  # the first entry's time stamp: still a readable zip, another sha256
+    wheel.write_bytes(bytes(data))
+    venv = tmp_path / "venv"
+    done = install(copy, venv, offline_env(tmp_path))
+    assert done.returncode == 1
+    assert "Hash mismatch for `six==" in done.stderr
+    assert not (venv / "bin" / "deployscan").exists()

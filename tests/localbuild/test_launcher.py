@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -17,16 +18,17 @@ from scanner_runner.devtools.localbuild.model import EnvVar
 ROOT = Path(__file__).resolve().parents[2]
 BUILDSPEC = """version: 0.2
 env:
-  exported-variables: [SEEN, RUNS]
+  exported-variables: [SEEN, WHERE, DIRS]
 phases:
   build:
     commands:
       - export SEEN="$IMAGE_REF|${IMAGE_DIGEST:-none}|$TRIGGER|$RESULTS_S3_BUCKET"
       - test -f pyproject.toml && test -d scanner_runner && test ! -e tests
       - test ! -e scanner_runner/devtools && test ! -e scripts
-      - cd /
-      - export RUNS="$(python3 -c 'import scanner_runner; print(scanner_runner.__file__)')"
+      - export WHERE="$PWD" DIRS="$HOME|$TMPDIR"
 """
+# The packager and the modules it imports: a checkout's own scripts lay out its bundle.
+PACKAGER = ("package.py", "wheelhouse.py", "runnerwheel.py")
 
 
 @pytest.fixture
@@ -41,7 +43,8 @@ def project(tmp_path: Path) -> LocalProject:
     (source / "README.md").write_text("# checkout\n")
     # the real packager: it decides which of these files a build gets
     (source / "scripts").mkdir()
-    shutil.copy2(ROOT / "scripts" / "package.py", source / "scripts" / "package.py")
+    for name in PACKAGER:
+        shutil.copy2(ROOT / "scripts" / name, source / "scripts" / name)
     return LocalProject(
         name="deployscan-scan",
         source_dir=source,
@@ -62,9 +65,20 @@ def test_request_variables_become_overrides_on_a_fresh_source(project: LocalProj
     assert result.succeeded, result.log_tail()
     assert result.exported_variables["SEEN"] == "docker.io/library/nginx:1.27|none|manual|reports"
     assert build_id.startswith("deployscan-scan:")
-    # the build runs the source it was given (a fresh copy), not the caller's installed package
-    src = Path(result.log_path).parent / "src"
-    assert result.exported_variables["RUNS"] == str(src / "scanner_runner" / "__init__.py")
+    # a fresh copy of the bundle's files, and HOME and TMPDIR of the build's own
+    build_dir = Path(result.log_path).parent
+    assert result.exported_variables["WHERE"] == str(build_dir / "src")
+    assert result.exported_variables["DIRS"] == f"{build_dir / 'home'}|{build_dir / 'tmp'}"
+
+
+def test_the_project_tier_is_the_build_environment(project: LocalProject) -> None:
+    lambda_project = dataclasses.replace(project, compute_tier="lambda")
+    result = LocalBuildLauncher(lambda_project).run(request())
+    assert result.succeeded, result.log_tail()
+    build_dir = Path(result.log_path).parent
+    # Lambda compute images set HOME=/tmp: here the build's own temp folder
+    assert result.exported_variables["DIRS"] == f"{build_dir / 'tmp'}|{build_dir / 'tmp'}"
+    assert "Lambda compute: writes only under" in result.log_path.read_text()
 
 
 def test_deferred_start_queues_until_run_pending(project: LocalProject) -> None:

@@ -1,7 +1,8 @@
 """Buildspec version 0.2, parsed into frozen values with CodeBuild's rules checked up front.
 
 Covers what the local executor runs: `env` (shell, variables, parameter-store, secrets-manager,
-exported-variables), `phases` (commands, finally, on-failure), `reports`, `artifacts`, `cache`.
+exported-variables), `phases` (commands, finally, on-failure, install's runtime-versions),
+`reports`, `artifacts`, `cache`.
 A buildspec CodeBuild would refuse is refused here with `BuildspecError`, before any shell runs.
 """
 
@@ -40,6 +41,8 @@ class Phase:
     commands: tuple[str, ...]
     finally_commands: tuple[str, ...] = ()
     on_failure: str = "ABORT"
+    on_failure_given: bool = False  # written in the file (Lambda compute refuses it)
+    runtime_versions: Mapping[str, str] = field(default_factory=dict)  # install phase only
 
     @property
     def phase_type(self) -> str:
@@ -148,12 +151,26 @@ def _phases(raw: object, source: str) -> tuple[Phase, ...]:
         on_failure = str(body.get("on-failure", "ABORT")).upper()
         if on_failure not in ON_FAILURE:
             raise BuildspecError(f"{source}: phases.{name}.on-failure must be ABORT or CONTINUE")
+        runtimes = _string_map(
+            body.get("runtime-versions"), f"phases.{name}.runtime-versions", source
+        )
+        if runtimes and name != "install":
+            raise BuildspecError(f"{source}: runtime-versions belongs to the install phase only")
         commands = tuple(_string_list(body.get("commands"), f"phases.{name}.commands", source))
         finally_raw = body.get("finally")
         finally_commands = tuple(_string_list(finally_raw, f"phases.{name}.finally", source))
         if not commands and finally_commands:
             raise BuildspecError(f"{source}: phases.{name} has `finally` without `commands`")
-        phases.append(Phase(name, commands, finally_commands, on_failure))
+        phases.append(
+            Phase(
+                name,
+                commands,
+                finally_commands,
+                on_failure,
+                on_failure_given="on-failure" in body,
+                runtime_versions=runtimes,
+            )
+        )
     return tuple(phases)
 
 

@@ -7,6 +7,7 @@ stops at its first failing command, then runs its `finally` block; with `on-fail
 failed INSTALL or PRE_BUILD skips to FINALIZING, a failed BUILD still runs POST_BUILD;
 UPLOAD_ARTIFACTS collects artifacts and reports; exported variables are read from the shell at
 the end of the last phase that ran. Any failed phase makes the build FAILED; a timeout TIMED_OUT.
+The job's compute tier (`tiers`: ec2 or lambda) adds what Lambda compute refuses or forbids.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from scanner_runner.devtools.localbuild import cache
+from scanner_runner.devtools.localbuild import cache, tiers
+from scanner_runner.devtools.localbuild.artifacts import collect_artifacts
 from scanner_runner.devtools.localbuild.buildspec import Buildspec, Phase, load_buildspec
 from scanner_runner.devtools.localbuild.errors import LocalBuildError, SecretResolutionError
 from scanner_runner.devtools.localbuild.model import ENV_TYPES, BuildJob, BuildResult, PhaseResult
@@ -57,9 +59,10 @@ def run_build(
         if var.type not in ENV_TYPES:
             raise LocalBuildError(f"unknown environment variable type {var.type} for {var.name}")
     spec = load_buildspec(job.src_dir / job.buildspec)
+    tiers.check_tier(job.compute_tier, spec, job.buildspec)
     job.build_dir.mkdir(parents=True, exist_ok=True)
     with (job.build_dir / "build.log").open("w", encoding="utf-8") as log:
-        return _Run(
+        run = _Run(
             job=job,
             spec=spec,
             log=log,
@@ -67,7 +70,11 @@ def run_build(
             ssm_client=ssm_client,
             output=output,
             on_phase=on_phase,
-        ).execute()
+        )
+        try:
+            return run.execute()
+        finally:
+            run.tier.finish()
 
 
 class _Run:
@@ -87,8 +94,9 @@ class _Run:
         self.output, self.on_phase = output, on_phase
         self.phases: list[PhaseResult] = []
         self.started = time.time()
-        self.deadline = time.monotonic() + job.timeout_seconds
-        self.home = job.build_dir / "home"
+        self.tier = tiers.prepare(job, spec)
+        self.deadline = time.monotonic() + self.tier.seconds
+        self.home = Path(self.tier.dirs["HOME"])
         self.masked: list[str] = []
         self.log_lock = threading.Lock()  # the shell's reader thread writes too
 
@@ -103,9 +111,10 @@ class _Run:
             self._phase_done("PROVISIONING", "FAILED", time.monotonic() - started, str(exc))
             return self._finish("FAILED", {}, (), ())
         self._phase_done("PROVISIONING", "SUCCEEDED", time.monotonic() - started)
-        self.home.mkdir(parents=True, exist_ok=True)
-        restored = cache.restore(self.job.cache_dir, self.home)
+        restored = cache.restore(self.tier.cache_dir, self.home)
         self._line(f"Restored {restored} cached files" if restored else "No cache to restore")
+        for note in self.tier.notes:
+            self._line(note)
         self._phase_done("DOWNLOAD_SOURCE", "SUCCEEDED", 0.0)
 
         shell = self._new_shell(env)
@@ -127,7 +136,7 @@ class _Run:
                 f"Report {report.group}: {report.status} {len(report.cases)} cases {report.message}"
             )
         self._phase_done("UPLOAD_ARTIFACTS", "SUCCEEDED", time.monotonic() - upload_started)
-        saved = cache.save(self.job.cache_dir, self.home, self.spec.cache_paths)
+        saved = cache.save(self.tier.cache_dir, self.home, self.spec.cache_paths)
         self._line(f"Saved {saved} files to the cache")
         return self._finish(status, exported, reports, artifacts)
 
@@ -164,6 +173,10 @@ class _Run:
             for command in block:
                 self._line(f"Running command {command}")
                 code = shell.run(command, deadline=self.deadline)
+                written = self.tier.guard.changed() if self.tier.guard else []
+                if written:
+                    self._line(f"Lambda compute: read-only file system: {', '.join(written[:5])}")
+                    code = code or 1
                 if (
                     not shell.alive
                 ):  # the command ended the shell (`exit`); later ones get a new one
@@ -199,8 +212,8 @@ class _Run:
                 env[var.name] = self._secret(
                     resolve_secret(self._client("secretsmanager"), var.value)
                 )
+        env.update(self.tier.dirs)
         env.update(
-            HOME=str(self.home),
             AWS_REGION=job.region,
             AWS_DEFAULT_REGION=job.region,
             CODEBUILD_BUILD_ID=job.build_id,
@@ -236,22 +249,9 @@ class _Run:
         )
 
     def _artifacts(self) -> tuple[Path, ...]:
-        spec = self.spec.artifacts
-        if spec is None:
-            return ()
-        base = (self.job.src_dir / spec.base_directory).resolve()
-        target_root = self.job.build_dir / "artifacts" / (spec.name or "primary")
-        copied = []
-        for pattern in spec.files:
-            for path in sorted(base.glob(pattern)):
-                if not path.is_file() or path.is_symlink():
-                    continue
-                relative = Path(path.name) if spec.discard_paths else path.relative_to(base)
-                target = target_root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
-                copied.append(target)
-        self._line(f"Uploaded {len(copied)} artifact files to {target_root}")
+        copied = collect_artifacts(self.spec.artifacts, self.job.src_dir, self.job.build_dir)
+        if self.spec.artifacts is not None:
+            self._line(f"Uploaded {len(copied)} artifact files")
         return tuple(copied)
 
     def _finish(

@@ -2,10 +2,11 @@
 
 `start(request)` does what `StartBuild` does for the scan project (the request's variables become
 PLAINTEXT overrides on top of the project's environment). Each build gets a fresh copy of the
-runner bundle's files (the list the source's own `scripts/package.py` packages, so no devtools),
-and that copy is what the build runs: it comes first on the build's PYTHONPATH, as
-`pip install .` makes it in CodeBuild (the buildspec skips the install when the local "build
-image" already has `deployscan`, which would otherwise run the caller's own installed code).
+runner bundle, laid out by the source's own `scripts/package.py --stage` (no devtools; the
+wheelhouse for this machine from the wheel cache, `make wheelhouse`), and the buildspec installs
+the runner from it as in CodeBuild, so the build runs the bundle's code, never the caller's.
+The request's compute tier (else the project's; `ec2` or `lambda`, see `tiers`) is what the
+emulated build environment enforces.
 By default `start` runs the build to completion before it returns the build id; with
 `deferred=True` it only queues the build, as CodeBuild does, and `run_pending()` runs the queue.
 `results[build_id]` holds what BatchGetBuilds would show.
@@ -14,15 +15,14 @@ By default `start` runs the build to completion before it returns the build id; 
 from __future__ import annotations
 
 import itertools
-import runpy
-import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispatcher.buildvars import BuildRequest
+from dispatcher.buildvars import TIER_EC2, BuildRequest
 from dispatcher.errors import LaunchError
 from scanner_runner.devtools.localbuild.errors import LocalBuildError
 from scanner_runner.devtools.localbuild.executor import PhaseSink, new_build_id, run_build
@@ -30,8 +30,9 @@ from scanner_runner.devtools.localbuild.model import BuildJob, BuildResult, EnvV
 from scanner_runner.devtools.localbuild.shell import OutputSink
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# The packager defines the runner bundle's members once; a local build's source is that list.
+# The packager defines the runner bundle once; a local build's source is what it lays out.
 PACKAGER = "scripts/package.py"
+STAGE_TIMEOUT = 300
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class LocalProject:
     base_env: Mapping[str, str] = field(default_factory=dict)  # the build image's environment
     buildspec: str = "buildspecs/scan.yml"
     timeout_seconds: float = 900.0
+    compute_tier: str = TIER_EC2  # the tier of a request that names none (see tiers.py)
+    source_writable: bool = True  # lambda only: False makes the build's source read-only too
 
 
 class LocalBuildLauncher:
@@ -114,11 +117,13 @@ class LocalBuildLauncher:
             src_dir=src_dir,
             build_dir=build_dir,
             buildspec=self.project.buildspec,
-            base_env={**self.project.base_env, "PYTHONPATH": str(src_dir)},
+            base_env=self.project.base_env,
             project_env=self.project.environment,
             overrides=overrides,
             timeout_seconds=self.project.timeout_seconds,
             cache_dir=self.project.work_root / "cache",
+            compute_tier=request.compute_tier or self.project.compute_tier,
+            source_writable=self.project.source_writable,
         )
         try:
             result = run_build(
@@ -136,25 +141,27 @@ class LocalBuildLauncher:
         return result
 
 
-def bundle_members(source_dir: Path) -> list[str]:
-    """The runner bundle's files in source_dir (relative paths), as `make package` zips them."""
+def copy_source(source_dir: Path, target: Path) -> Path:
+    """Lay out a fresh build source, as CodeBuild's DOWNLOAD_SOURCE of the bundle does.
+
+    The checkout's own packager does it (`--stage`, this machine's wheels); raises LaunchError.
+    """
     packager = source_dir / PACKAGER
     if not packager.is_file():
         raise LaunchError(f"{source_dir} has no {PACKAGER}: a local build needs a checkout")
-    # Run from the checkout, not imported: scripts/ is no package, and it is the source's own list.
-    rules = runpy.run_path(str(packager), run_name="deployscan_package")
+    command = [sys.executable, str(packager), "--root", str(source_dir), "--stage", str(target),
+               "--targets", "host"]  # fmt: skip
     try:
-        return list(rules["runner_members"](source_dir))
-    except rules["PackageError"] as exc:
-        raise LaunchError(f"{source_dir}: {exc}") from exc
-
-
-def copy_source(source_dir: Path, target: Path) -> Path:
-    """Lay out a fresh build source, as CodeBuild's DOWNLOAD_SOURCE of the bundle does."""
-    target.mkdir(parents=True, exist_ok=True)
-    for member in bundle_members(source_dir):
-        (target / member).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source_dir / member, target / member)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=STAGE_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LaunchError(
+            f"{source_dir}: laying out the bundle took over {STAGE_TIMEOUT} s"
+        ) from exc
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise LaunchError(f"{source_dir}: {reason[0]}")
     return target
 
 

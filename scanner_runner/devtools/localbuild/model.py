@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatcher.buildvars import TIER_EC2
 from scanner_runner.devtools.localbuild.reports import Report
 
 ENV_TYPES = frozenset({"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"})
@@ -38,6 +39,8 @@ class BuildJob:
     timeout_seconds: float = 3600.0
     initiator: str = "deployscan-local"
     cache_dir: Path | None = None  # shared between builds of the project, like an S3 cache
+    compute_tier: str = TIER_EC2  # ec2 | lambda (see tiers.py for what lambda adds)
+    source_writable: bool = True  # False: a Lambda build may not write to its source either
 
     @property
     def arn(self) -> str:
