@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from dispatcher import model as m
 from dispatcher.dedup import Memo
@@ -54,25 +55,12 @@ class DispatchResult:
         return [{"itemIdentifier": record_id} for record_id in seen]
 
 
-def dispatch(
-    raw: object,
-    settings: Settings,
-    resolver: Resolver,
-    *,
-    cache: ScanCacheTable | None = None,
-    launcher: Launcher | None = None,
-    clock: Clock = time.time,
-    memo: Memo | None = None,
-    dry_run: bool = False,
-) -> DispatchResult:
+def dispatch(raw: object, settings: Settings, resolver: Resolver, **options: Any) -> DispatchResult:
     """Read any envelope, plan, and (unless `dry_run`) execute; log one JSON line per decision.
 
-    Raises `EventError` only when `raw` is not an envelope at all.
+    Takes `dispatch_records`' options; raises `EventError` only when `raw` is not an envelope.
     """
-    return dispatch_records(
-        read_records(raw), settings, resolver, cache=cache, launcher=launcher, clock=clock,
-        memo=memo, dry_run=dry_run,
-    )  # fmt: skip
+    return dispatch_records(read_records(raw), settings, resolver, **options)
 
 
 def dispatch_records(

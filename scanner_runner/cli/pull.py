@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,32 +69,13 @@ class ByteSize(click.ParamType):
 )
 @click.option("--max-size", type=ByteSize(), help="Refuse images larger than this (e.g. 2G).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def pull(
-    *,
-    image: str,
-    output: Path,
-    platform: str | None,
-    fmt: str,
-    creds: str | None,
-    insecure: tuple[str, ...],
-    max_size: int | None,
-    as_json: bool,
-) -> None:
+def pull(**options: Any) -> None:
     """Pull IMAGE over the registry API into an archive, verifying every digest.
 
     Exit codes: 0 pulled; 3 the pull failed or SIGTERM/SIGINT stopped it (no partial file left).
     """
     with interruptible("pull"):
-        _pull(
-            image=image,
-            output=output,
-            platform=platform,
-            fmt=fmt,
-            creds=creds,
-            insecure=insecure,
-            max_size=max_size,
-            as_json=as_json,
-        )
+        _pull(**options)
 
 
 def _pull(
