@@ -200,3 +200,24 @@ def fixed_report(**changes: Any) -> ScanReport:
 def error_policy() -> PolicyResult:
     """The policy block of an error report."""
     return PolicyResult("error", "could not scan: qscanner failed with exit code 17")
+
+
+def cli_env(double: DoubleRun, scenario: str, **extra: str) -> dict[str, str | None]:
+    """What `deployscan scan` runs with in CLI tests: the QScanner double playing `scenario`, no
+    build variables, nothing published; `extra` adds or overrides variables."""
+    env: dict[str, str | None] = {
+        "QSCANNER_PATH": str(DOUBLE),
+        "QUALYS_POD": "US1",
+        "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
+        "QSCANNER_DOUBLE_RECORD": str(double.record),
+        "QSCANNER_DOUBLE_SCENARIO": scenario,
+        "SCANNER": "",
+        "RESULTS_S3_BUCKET": "",
+        "SCAN_CACHE_TABLE": "",
+        "SNS_TOPIC_ARN": "",
+        "QUALYS_SECRET_ARN": "",
+        "IMAGE_REF": "",
+        "IMAGE_DIGEST": "",
+    }
+    env.update(extra)
+    return env

@@ -10,26 +10,12 @@ from click.testing import CliRunner, Result
 from scanner_runner.cli import main
 from scanner_runner.report import load
 from tests.runner.archives import Archive
-from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun
+from tests.runner.conftest import DoubleRun, cli_env
 
 
 @pytest.fixture
 def env(double: DoubleRun) -> dict[str, str | None]:
-    return {
-        "QSCANNER_PATH": str(DOUBLE),
-        "QUALYS_POD": "US1",
-        "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
-        "QSCANNER_DOUBLE_RECORD": str(double.record),
-        "QSCANNER_DOUBLE_SCENARIO": "clean",
-        "SCANNER": "",
-        "RESULTS_S3_BUCKET": "",
-        "SCAN_CACHE_TABLE": "",
-        "SNS_TOPIC_ARN": "",
-        "QUALYS_SECRET_ARN": "",
-        "IMAGE_REF": "",
-        "IMAGE_DIGEST": "",
-        "POLICY_IGNORE": "",
-    }
+    return cli_env(double, "clean", POLICY_IGNORE="")
 
 
 def scan(out: Path, env: dict[str, str | None], archive: Archive, *extra: str) -> Result:

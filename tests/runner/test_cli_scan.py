@@ -17,25 +17,12 @@ from scanner_runner.devtools.localregistry import LocalRegistry
 from scanner_runner.report import load
 from scanner_runner.writers import FORMATS
 from tests.runner.archives import Archive, rootfs
-from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun, fixed_report
+from tests.runner.conftest import SENTINEL_TOKEN, DoubleRun, cli_env, fixed_report
 
 
 @pytest.fixture
-def env(double: DoubleRun) -> dict[str, str]:
-    return {
-        "QSCANNER_PATH": str(DOUBLE),
-        "QUALYS_POD": "US1",
-        "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
-        "QSCANNER_DOUBLE_RECORD": str(double.record),
-        "QSCANNER_DOUBLE_SCENARIO": "findings",
-        "SCANNER": "",
-        "RESULTS_S3_BUCKET": "",
-        "SCAN_CACHE_TABLE": "",
-        "SNS_TOPIC_ARN": "",
-        "QUALYS_SECRET_ARN": "",
-        "IMAGE_REF": "",
-        "IMAGE_DIGEST": "",
-    }
+def env(double: DoubleRun) -> dict[str, str | None]:
+    return cli_env(double, "findings")
 
 
 def invoke(args: list[str], env: dict[str, str]) -> Result:

@@ -11,25 +11,12 @@ from scanner_runner import outdir
 from scanner_runner.cli import main
 from scanner_runner.report import load
 from tests.runner.archives import Archive
-from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun
+from tests.runner.conftest import DoubleRun, cli_env
 
 
 @pytest.fixture
-def env(double: DoubleRun) -> dict[str, str]:
-    return {
-        "QSCANNER_PATH": str(DOUBLE),
-        "QUALYS_POD": "US1",
-        "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
-        "QSCANNER_DOUBLE_RECORD": str(double.record),
-        "QSCANNER_DOUBLE_SCENARIO": "clean",
-        "SCANNER": "",
-        "RESULTS_S3_BUCKET": "",
-        "SCAN_CACHE_TABLE": "",
-        "SNS_TOPIC_ARN": "",
-        "QUALYS_SECRET_ARN": "",
-        "IMAGE_REF": "",
-        "IMAGE_DIGEST": "",
-    }
+def env(double: DoubleRun) -> dict[str, str | None]:
+    return cli_env(double, "clean")
 
 
 def scan(out: Path, env: dict[str, str], archive: Archive) -> Result:
