@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dispatcher.errors import SettingsError, aws_error_code
@@ -53,9 +53,10 @@ def _entry(item: Any, n: int) -> BreakGlass:
     if bool(repository) == bool(digest) or not reason:
         raise SettingsError(f"break-glass entry {n} needs one of repository/digest and a reason")
     try:
-        expires = datetime.fromisoformat(str(item.get("expires"))).timestamp()
+        when = datetime.fromisoformat(str(item.get("expires")))
     except ValueError as exc:
         raise SettingsError(f"break-glass entry {n} has no ISO-8601 expires") from exc
+    expires = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()  # naive: UTC
     return BreakGlass(repository, digest, expires, reason[:300])
 
 
