@@ -58,8 +58,11 @@ def decide(
         if entry.covers(image, now):
             log.warning("break-glass allow for %s: %s", str(image)[:300], entry.reason)
             return _answer(image, "allow", f"break-glass: {entry.reason}", settings)
-    if cached is None:
-        return _answer(image, "unknown", "never scanned (or the scan expired)", settings)
+    if cached is None or (settings.scanner == QSCANNER and not cached.vulnerability_data):
+        # With QScanner configured, an inventory-only record does not count as scanned.
+        never = "never scanned (or the scan expired)"
+        reason = never if cached is None else "only an inventory-only scan; QScanner is configured"
+        return _answer(image, "unknown", reason, settings)
     uri = cached.report_uri if cached.report_uri not in (None, "-") else None
     if cached.status == STATUS_IN_FLIGHT:
         build = cached.build_id or "starting"

@@ -172,3 +172,22 @@ def test_gate_settings_read_once_from_the_environment() -> None:
     for bad in ({"GATE_MODE": "block"}, {"GATE_MAX_WAIT_MINUTES": "-1"}, {"SCANNER": "trivy"}):
         with pytest.raises(SettingsError):
             GateSettings.from_env(bad)
+
+
+def inventory_only(cache: ScanCacheTable) -> None:
+    verdict = Verdict("passed", str(IMAGE), "b-1", vulnerability_data=False)
+    cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=3600)
+
+
+def test_an_inventory_only_record_counts_with_syft(cache: ScanCacheTable) -> None:
+    inventory_only(cache)
+    answer = one(cache, GateSettings(mode="enforce", scanner="syft"))
+    assert (answer.outcome, answer.vulnerability_data) == ("allow", False)
+    assert "no vulnerability data" in answer.reason
+
+
+def test_an_inventory_only_record_does_not_count_with_qscanner(cache: ScanCacheTable) -> None:
+    inventory_only(cache)
+    answer = one(cache)
+    assert answer.outcome == "unknown"
+    assert "inventory-only" in answer.reason
