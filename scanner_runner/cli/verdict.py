@@ -83,7 +83,10 @@ def verdict(
     try:
         refs = [ImageRef.parse(text) for text in images]
         gate = GateSettings.from_env(os.environ)
-        settings = Settings.from_env(os.environ, require_execution=True)
+        # The scan project is needed only to start scans; the cache always.
+        settings = Settings.from_env(os.environ, require_execution=start)
+        if not settings.cache_table:
+            raise SettingsError("SCAN_CACHE_TABLE must be set")
     except (ImageRefError, SettingsError) as exc:
         _fail(str(exc), ExitCode.USAGE)
     session = boto3.session.Session(region_name=region)

@@ -62,7 +62,13 @@ def test_never_scanned_exits_3_without_waiting(dynamodb: Any) -> None:
 
 @pytest.mark.parametrize(
     ("args", "env"),
-    [(("not a ref!",), {}), ((IMAGE, "--wait", "-1"), {}), ((IMAGE,), {"GATE_MODE": "block"})],
+    [
+        (("not a ref!",), {}),
+        ((IMAGE, "--wait", "-1"), {}),
+        ((IMAGE,), {"GATE_MODE": "block"}),
+        ((IMAGE,), {"SCAN_CACHE_TABLE": ""}),
+        ((IMAGE, "--start"), {"SCAN_PROJECT_NAME": ""}),
+    ],
 )
 def test_bad_input_exits_2(aws: None, args: tuple[str, ...], env: dict[str, str]) -> None:
     result = run(*args, **env)
