@@ -9,7 +9,7 @@ digest is known, else `ref#<normalised reference>`. Attributes:
                     completed_at + CACHE_TTL_HOURS, so a completed scan suppresses rescans until
                     then; for error (or a verdict whose reports or alert did not go out) it is
                     the completion time, so the next deploy rescans.
-  image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}
+  image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}, vuln_data
   compute_tier      lambda | ec2: where the build runs (or ran); dispatcher/tiers.py reads it
 One more item per scan project, `line#<project>`: its capacity line of SQS messages waiting for a
 free build slot (dispatcher/execute.py).
@@ -50,6 +50,7 @@ _N = {
     "#uri": "report_uri",
     "#cnt": "counts",
     "#tier": "compute_tier",
+    "#vd": "vuln_data",
     "#old": "line_oldest",
     "#end": "line_end",
 }
@@ -183,13 +184,14 @@ class ScanCacheTable:
             ":now": {"N": str(epoch)},
             ":build": {"S": verdict.build_id or "local"},
             ":image": {"S": verdict.image[:1024]},
+            ":vd": {"BOOL": verdict.vulnerability_data},
         }
         tier = ", #tier = :tier" if verdict.compute_tier else ""
         if tier:
             values[":tier"] = {"S": verdict.compute_tier}
         expression = (
             "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
-            f"#upd = :now, #bid = :build, #img = :image{tier} REMOVE #lease"
+            f"#upd = :now, #bid = :build, #img = :image, #vd = :vd{tier} REMOVE #lease"
         )
         self._write(
             "UpdateItem",
@@ -245,6 +247,7 @@ class ScanCacheTable:
             build_id=text(item, "build_id"),
             report_uri=text(item, "report_uri"),
             counts={k: int(number(counts, k)) for k in counts},
+            vulnerability_data=item.get("vuln_data", {}).get("BOOL") is not False,
         )
 
     def _get(self, key: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class Verdict:
     report_uri: str = ""
     counts: Mapping[str, int] = field(default_factory=dict)
     compute_tier: str = ""  # the tier the scan ran on, when known
+    vulnerability_data: bool = True  # False: an inventory-only scan (syft)
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,4 @@ class CachedScan:
     build_id: str | None
     report_uri: str | None
     counts: Mapping[str, int] = field(default_factory=dict)
+    vulnerability_data: bool = True  # False: the scan was inventory-only

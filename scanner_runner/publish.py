@@ -26,6 +26,7 @@ from dispatcher.errors import CacheError, aws_error_text
 from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
 from scanner_runner.errors import PublishError
 from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
+from scanner_runner.scanners.syft import NAME as SYFT
 from scanner_runner.writers import FORMATS
 from scanner_runner.writers.interface import short_digest
 
@@ -176,7 +177,9 @@ def publish(
     done_keys: list[str] = []
     if targets.table:
         # Without its reports in S3 or its alert sent, a verdict must not suppress the next try.
-        keep = not failures and report.status in COMPLETED_STATUSES and report.vulnerability_data
+        # Inventory-only is kept only from syft (a rescan learns no more); the gate reads the flag.
+        complete = report.vulnerability_data or report.scanner.name == SYFT
+        keep = not failures and report.status in COMPLETED_STATUSES and complete
         verdict = Verdict(
             status=report.status,
             image=report.image.ref,
@@ -184,6 +187,7 @@ def publish(
             report_uri=uri if stored else "",
             counts=report.summary,
             compute_tier=report.trigger.compute_tier,
+            vulnerability_data=report.vulnerability_data,
         )
         table = ScanCacheTable(clients.dynamodb, targets.table)
         for cache_key in dict.fromkeys(cache_keys):

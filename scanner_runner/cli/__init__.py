@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "report": "scanner_runner.cli.report:report",
     "start-build": "scanner_runner.cli.build:start_build",
     "demo": "scanner_runner.cli.demo:demo",
+    "verdict": "scanner_runner.cli.verdict:verdict",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -27,6 +28,7 @@ SHORT_HELP: dict[str, str] = {
     "report": "Re-render a saved report in another format.",
     "start-build": "Start a scan build in CodeBuild by hand.",
     "demo": "Run the whole flow on this machine with embedded defaults.",
+    "verdict": "The deploy gate's allow/deny answer for images, from the scan cache.",
 }
 
 

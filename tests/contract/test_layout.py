@@ -19,7 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("dispatcher", "scanner_runner")
 MAX_LINES = 310
 # Attribute names of the scan-cache item that mean nothing else in the code base.
-CACHE_ATTRIBUTES = ("pk", "lease_id", "lease_expires_at", "expires_at", "completed_at", "in-flight")
+CACHE_ATTRIBUTES = (
+    "pk",
+    "lease_id",
+    "lease_expires_at",
+    "expires_at",
+    "completed_at",
+    "in-flight",
+    "vuln_data",
+)
 DYNAMODB_ITEM_CALLS = frozenset({"put_item", "update_item", "delete_item", "get_item", "query"})
 
 

@@ -25,7 +25,7 @@ from scanner_runner.publish import (
     report_uri,
     subject,
 )
-from scanner_runner.report import ImageInfo, ScanReport, TriggerInfo
+from scanner_runner.report import ImageInfo, ScannerInfo, ScanReport, TriggerInfo
 from tests.runner.conftest import error_policy, fixed_report
 
 NOW = datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)
@@ -202,6 +202,20 @@ def test_inventory_only_does_not_suppress_a_real_scan_later(
     record = item(world, f"digest#{DIGEST}")
     assert record["status"] == {"S": "passed"}
     assert record["expires_at"] == {"N": str(int(NOW.timestamp()))}
+
+
+def test_a_syft_inventory_is_kept_and_says_it_had_no_vulnerability_data(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    syft = ScannerInfo("syft", "1.0.0", "inventory-only")
+    report, out = outputs(
+        tmp_path, findings=(), status="passed", vulnerability_data=False, scanner=syft
+    )
+    targets = Targets(**{**world["targets"].__dict__, "topic_arn": ""})
+    publish_at_p(world, report, out, targets=targets)
+    record = item(world, f"digest#{DIGEST}")
+    assert record["vuln_data"] == {"BOOL": False}
+    assert int(record["expires_at"]["N"]) > int(NOW.timestamp())
 
 
 def test_clean_pass_sends_no_notification(world: dict[str, Any], tmp_path: Path) -> None:

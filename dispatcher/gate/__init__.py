@@ -1,0 +1,1 @@
+"""The deploy gate: one verdict core that every gate adapter and `deployscan verdict` share."""

@@ -1,0 +1,102 @@
+"""The gate's core: read each image's scan-cache record, start missing scans through the normal
+dispatch path (the same lease and build variables as the event path), decide each verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from dispatcher import model as m
+from dispatcher.buildvars import BuildRequest
+from dispatcher.errors import CacheError
+from dispatcher.execute import execute
+from dispatcher.gate.breakglass import BreakGlass
+from dispatcher.gate.settings import GateSettings
+from dispatcher.gate.verdict import GateVerdict, decide, on_error
+from dispatcher.imageref import ImageRef
+from dispatcher.launch import Launcher
+from dispatcher.scancache import ScanCacheTable, cache_key
+from dispatcher.settings import Settings
+from dispatcher.tiers import choose_tier
+
+GATE_TRIGGER = "gate"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the images are going: the deploy's account, region and resource, when known."""
+
+    account: str | None = None
+    region: str | None = None
+    resource_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class Starter:
+    """What starting a missing scan needs: the dispatcher's settings, a launcher, the adapter."""
+
+    settings: Settings
+    launcher: Launcher
+    adapter: str = "cli"  # the trigger is gate:<adapter>
+
+
+def evaluate(
+    images: Sequence[ImageRef],
+    gate: GateSettings,
+    cache: ScanCacheTable,
+    clock: Callable[[], float],
+    *,
+    breakglass: Iterable[BreakGlass] = (),
+    starter: Starter | None = None,
+    destination: Destination = Destination(),
+) -> list[GateVerdict]:
+    """One verdict per image; with a `starter`, an image never scanned gets its scan started."""
+    allow_list = tuple(breakglass)
+    answers = []
+    for image in images:
+        now = clock()
+        try:
+            verdict = decide(image, cache.lookup(cache_key(image), now), gate, now, allow_list)
+            if verdict.outcome == "unknown" and starter is not None:
+                verdict = _start(image, verdict, cache, clock, starter, where=destination)
+        except CacheError as exc:
+            verdict = on_error(image, str(exc), gate)
+        answers.append(verdict)
+    return answers
+
+
+def _start(
+    image: ImageRef,
+    verdict: GateVerdict,
+    cache: ScanCacheTable,
+    clock: Callable[[], float],
+    starter: Starter,
+    *,
+    where: Destination,
+) -> GateVerdict:
+    """Start the scan through the executor's lease and launch; the verdict becomes pending."""
+    tiers = starter.settings.tiers
+    tier = choose_tier(tiers, registry=image.registry).tier
+    ecr = image.ecr
+    request = BuildRequest(
+        project=tiers.project(tier),
+        image=image,
+        digest=image.digest,
+        platform=None,
+        source_account=ecr.account if ecr else where.account,
+        source_region=ecr.region if ecr else where.region,
+        trigger=f"{GATE_TRIGGER}:{starter.adapter}",
+        resource_arn=where.resource_arn,
+        compute_tier=tier,
+    )
+    origin = m.Origin(f"gate-{cache_key(image)}", request.trigger, where.account, where.region)
+    build = m.Build(origin, cache_key(image), str(image), request)
+    [outcome] = execute([build], starter.settings, cache, starter.launcher, clock)
+    if isinstance(outcome, m.Started):
+        reason = f"scan started (build {outcome.build_id})"
+    elif outcome.reason in (m.ALREADY_SCANNED, m.SCAN_IN_PROGRESS):
+        reason = f"{outcome.reason}: another caller holds the scan"
+    else:
+        reason = f"{verdict.reason}; scan not started: {outcome.reason}"
+        return GateVerdict(verdict.image, "unknown", reason, None, verdict.vulnerability_data)
+    return GateVerdict(verdict.image, "pending", reason, None, verdict.vulnerability_data)

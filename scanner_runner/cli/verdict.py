@@ -1,0 +1,134 @@
+"""`deployscan verdict IMAGE...`: the deploy gate's answer for a pipeline, from the scan cache.
+
+Exit 0 allow, 1 deny, 3 pending/unknown/error after the wait, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+import boto3
+import click
+
+from dispatcher.errors import DeployscanError, ImageRefError, SettingsError
+from dispatcher.exitcodes import ExitCode
+from dispatcher.gate.breakglass import load_breakglass
+from dispatcher.gate.core import Destination, Starter, evaluate
+from dispatcher.gate.settings import GateSettings
+from dispatcher.gate.verdict import GateVerdict
+from dispatcher.imageref import ImageRef
+from dispatcher.launch import CodeBuildLauncher
+from dispatcher.scancache import ScanCacheTable
+from dispatcher.settings import Settings
+
+Ask = Callable[[bool], list[GateVerdict]]
+
+
+def poll(
+    ask: Ask,
+    wait_seconds: float,
+    *,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[GateVerdict]:
+    """Ask until every verdict is allow/deny or `wait_seconds` passed; `ask(True)` the first
+    time only, so a missing scan is started once."""
+    deadline = clock() + wait_seconds
+    answers = ask(True)
+    while not all(v.final for v in answers) and clock() < deadline:
+        sleep(max(0.0, min(interval, deadline - clock())))
+        answers = ask(False)
+    return answers
+
+
+def exit_code(answers: Sequence[GateVerdict]) -> ExitCode:
+    """1 when any image is denied, else 3 when any is not allowed, else 0."""
+    if any(v.outcome == "deny" for v in answers):
+        return ExitCode.FAILED
+    return ExitCode.OK if all(v.outcome == "allow" for v in answers) else ExitCode.ERROR
+
+
+@click.command("verdict")
+@click.argument("images", nargs=-1, required=True)
+@click.option(
+    "--wait", "wait_minutes", default=0, type=click.IntRange(0, 1440), help="Minutes to wait."
+)
+@click.option("--start", is_flag=True, help="Start a scan for an image never scanned.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
+@click.option("--account", help="The account the images are deployed to.")
+@click.option("--resource", help="The ARN of the service or function being deployed.")
+@click.option("--region", envvar="AWS_REGION", help="AWS region of the scan cache.")
+@click.option("--interval", default=15.0, hidden=True, type=click.FloatRange(0.0, 300.0))
+def verdict(
+    *,
+    images: tuple[str, ...],
+    wait_minutes: int,
+    start: bool,
+    as_json: bool,
+    account: str | None,
+    resource: str | None,
+    region: str | None,
+    interval: float,
+) -> None:
+    """Answer allow, deny, pending or unknown for each IMAGE from the scan cache.
+
+    Exit codes: 0 allow, 1 deny, 3 pending/unknown/error after --wait, 2 bad input.
+    """
+    try:
+        refs = [ImageRef.parse(text) for text in images]
+        gate = GateSettings.from_env(os.environ)
+        # The scan project is needed only to start scans; the cache always.
+        settings = Settings.from_env(os.environ, require_execution=start)
+        if not settings.cache_table:
+            raise SettingsError("SCAN_CACHE_TABLE must be set")
+    except (ImageRefError, SettingsError) as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    session = boto3.session.Session(region_name=region)
+    try:
+        breakglass = (
+            load_breakglass(
+                gate.breakglass_source, s3=session.client("s3"), ssm=session.client("ssm")
+            )
+            if gate.breakglass_source
+            else ()
+        )
+    except SettingsError as exc:
+        _fail(str(exc), ExitCode.ERROR)
+    cache = ScanCacheTable(session.client("dynamodb"), settings.cache_table)
+    starter = None
+    if start:
+        starter = Starter(settings, CodeBuildLauncher(session.client("codebuild")))
+    where = Destination(account, session.region_name, resource)
+
+    def ask(first: bool) -> list[GateVerdict]:
+        return evaluate(
+            refs,
+            gate,
+            cache,
+            time.time,
+            breakglass=breakglass,
+            starter=starter if first else None,
+            destination=where,
+        )
+
+    try:
+        answers = poll(ask, wait_minutes * 60.0, interval=interval)
+    except DeployscanError as exc:
+        _fail(str(exc), ExitCode.ERROR)
+    for answer in answers:
+        if as_json:
+            click.echo(json.dumps(answer.as_dict(), sort_keys=True))
+        else:
+            click.echo(f"{answer.outcome}\t{answer.image}\t{answer.reason}")
+    sys.exit(exit_code(answers))
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"deployscan verdict: {message}", err=True)
+    sys.exit(code)
