@@ -19,8 +19,9 @@ from scanner_runner.errors import PolicyError
 from scanner_runner.report import Finding
 
 KIND_DENIED = "denied-package"
-# Ecosystems whose versions carry a distribution revision (`5.6.1-1`, `5.6.1-r0`) and an epoch.
-_OS_ECOSYSTEMS = frozenset({"deb", "rpm", "apk", "alpm"})
+# Ecosystems whose versions carry a distribution revision (`5.6.1-1`, `5.6.1-r0`) and an epoch;
+# "" (an SBOM component without a purl) is read alike, as a deny list errs towards matching.
+_OS_ECOSYSTEMS = frozenset({"deb", "rpm", "apk", "alpm", ""})
 _NAME_RE = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9@._+/-]{0,213}$")
 _ECOSYSTEM_RE = re.compile(r"^(?:\*|[a-z][a-z0-9.+-]{0,31})$")
 

@@ -56,6 +56,8 @@ def test_every_shipped_entry_has_a_public_reference_and_a_reason() -> None:
         (Package("event-stream", "3.3.6", "pypi"), False),
         (Package("ua-parser-js", "1.0.0-beta", "npm"), False),  # npm versions compare whole
         (Package("openssl", "5.6.1", "deb"), False),
+        (Package("xz-utils", "5.6.1-1", ""), True),  # no purl: only `*` entries, read as OS
+        (Package("ua-parser-js", "1.0.0", ""), False),
     ],
 )
 def test_shipped_list_matches_only_the_compromised_versions(package: Package, denied: bool) -> None:

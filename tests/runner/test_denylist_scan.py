@@ -13,6 +13,7 @@ from scanner_runner.cli import main
 from scanner_runner.report import load
 from scanner_runner.writers import FORMATS
 from tests.runner.archives import DPKG_STATUS, Archive, build_oci_archive, rootfs
+from tests.runner.conftest import DOUBLE, SENTINEL_TOKEN, DoubleRun
 
 XZ_STATUS = """
 Package: xz-utils
@@ -125,3 +126,27 @@ def test_a_bad_list_is_one_line_and_exit_2(
     assert "deny.json: entry 0 lacks" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize(("sbom", "denied"), [(True, True), (False, False)])
+def test_qscanner_inventory_is_its_sbom(
+    tmp_path: Path,
+    env: dict[str, str],
+    double: DoubleRun,
+    xz_archive: Archive,
+    *,
+    sbom: bool,
+    denied: bool,
+) -> None:
+    env |= {
+        "SCANNER": "qscanner",
+        "QSCANNER_PATH": str(DOUBLE),
+        "QUALYS_POD": "US1",
+        "QUALYS_ACCESS_TOKEN": SENTINEL_TOKEN,
+        "QSCANNER_DOUBLE_RECORD": str(double.record),
+        "QSCANNER_DOUBLE_SCENARIO": "clean",
+    }
+    result = scan(tmp_path, env, xz_archive, *(["--sbom"] if sbom else []))
+    assert result.exit_code == (1 if denied else 0), result.output
+    ids = [f.id for f in load(tmp_path / "report.json").findings]
+    assert ids == (["DENY-xz-utils-5.6.1-1"] if denied else [])
