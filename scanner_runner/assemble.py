@@ -1,7 +1,8 @@
 """Turn a scan's result (or the error that stopped it) into the one ScanReport.
 
-The policy runs here, before any writer. A scan that produced no result is an `error` report
-with the reason, never a clean one (fail closed).
+The policy runs here, before any writer, on the scanner's findings plus the deny-list matches
+of its inventory (the SBOM it wrote: syft's always, QScanner's with `--sbom`). A scan that
+produced no result is an `error` report with the reason, never a clean one (fail closed).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from scanner_runner import denylist
 from scanner_runner import publish as publishing
 from scanner_runner.acquire import Target
 from scanner_runner.errors import ScannerError
@@ -88,8 +90,10 @@ def _report(
             error=error,
             **common,
         )
+    packages = denylist.inventory(result.sbom) if job.policy.deny else ()
+    denied = denylist.match(packages, job.policy.deny)
     findings, decision, status = evaluate(
-        result.findings,
+        (*result.findings, *denied),
         job.policy,
         today=finished.date(),
         verdict=result.verdict,

@@ -4,7 +4,9 @@ Limits per severity: `--max-<severity> N` allows up to N findings of that severi
 severity at or above `--fail-on` allows none, and one below it is unlimited. An ignore entry
 (a QID or a CVE, with an expiry date and a reason) removes matching findings from the count until
 it expires. A QScanner DENY fails; AUDIT passes with a warning. An inventory-only scan has no
-vulnerability data, so the policy is not evaluated (decision `not-evaluated`, status passed).
+vulnerability data, so the policy is not evaluated (decision `not-evaluated`, status passed),
+unless a package is on the deny list: a `denied-package` finding always fails, whatever the
+limits and scan mode, and only an ignore entry naming its own id (`DENY-<name>-<version>`) hides it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from scanner_runner.denylist import KIND_DENIED, DenyEntry
 from scanner_runner.errors import PolicyError
 from scanner_runner.report import (
     SEVERITIES,
@@ -50,7 +53,7 @@ class IgnoreEntry:
 
 @dataclass(frozen=True)
 class Policy:
-    """The thresholds and the ignore list."""
+    """The thresholds, the ignore list and the package deny list."""
 
     fail_on: str = "high"
     max_critical: int | None = None
@@ -58,6 +61,7 @@ class Policy:
     max_medium: int | None = None
     ignores: tuple[IgnoreEntry, ...] = ()
     tags: tuple[str, ...] = ()
+    deny: tuple[DenyEntry, ...] = ()
 
     def __post_init__(self) -> None:
         if self.fail_on not in FAIL_ON_CHOICES:
@@ -153,15 +157,24 @@ def evaluate(
     marked = [_apply_ignore(f, active) for f in findings]
     ignored = sum(1 for f in marked if f.ignored)
     thresholds = policy.thresholds()
+    # A deny-list match fails on its own, outside the severity limits, with or without
+    # vulnerability data: it is a known compromised release, not a risk to weigh.
+    denied = sorted({f.id for f in marked if f.kind == KIND_DENIED and not f.ignored})
+    deny_reason = f"deny list: {len(denied)} denied package(s) ({', '.join(denied[:5])})"
 
     if not vulnerability_data:
+        marked = [_deny_violation(f) for f in marked]
+        if denied:
+            reason = f"{deny_reason}; inventory only: no vulnerability data for anything else"
+            result = PolicyResult(DECISION_FAIL, reason, thresholds, tuple(warnings), ignored)
+            return tuple(marked), result, STATUS_FAILED
         reason = "inventory only: no vulnerability data, so the policy was not evaluated"
         result = PolicyResult(DECISION_NOT_EVALUATED, reason, thresholds, tuple(warnings), ignored)
         return tuple(marked), result, STATUS_PASSED
 
     counts = dict.fromkeys(SEVERITIES, 0)
     for finding in marked:
-        if not finding.ignored:
+        if not finding.ignored and finding.kind != KIND_DENIED:
             counts[finding.severity] += 1
     limits = policy.limits()
     broken = {s for s in SEVERITIES if _over(counts[s], limits[s])}
@@ -169,7 +182,10 @@ def evaluate(
         replace(f, violation=True) if (not f.ignored and f.severity in broken) else f
         for f in marked
     ]
+    marked = [_deny_violation(f) for f in marked]
     reasons = [_limit_reason(s, counts[s], limits[s]) for s in SEVERITIES if s in broken]
+    if denied:
+        reasons.insert(0, deny_reason)
     if verdict == "DENY":
         reasons.insert(0, "QScanner policy evaluation returned DENY")
     if verdict == "AUDIT":
@@ -194,6 +210,12 @@ def _apply_ignore(finding: Finding, active: Mapping[str, IgnoreEntry]) -> Findin
         if entry is not None:
             note = f"{entry.reason} (until {entry.expires.isoformat()})"
             return replace(finding, ignored=note)
+    return finding
+
+
+def _deny_violation(finding: Finding) -> Finding:
+    if finding.kind == KIND_DENIED and not finding.ignored:
+        return replace(finding, violation=True)
     return finding
 
 

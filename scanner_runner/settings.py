@@ -43,6 +43,7 @@ class Settings:
     fail_on: str = "high"
     policy_tags: tuple[str, ...] = ()
     policy_ignore: str = ""
+    deny_list: str = ""
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
 
     @classmethod
@@ -77,6 +78,7 @@ class Settings:
             fail_on=get("FAIL_ON", "high").lower(),
             policy_tags=_csv(get("POLICY_TAGS")),
             policy_ignore=get("POLICY_IGNORE"),
+            deny_list=get("DENY_LIST"),
             max_unpacked_bytes=_positive_int(env, "MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES),
         )
 

@@ -16,13 +16,15 @@ from typing import Any
 import click
 
 from dispatcher import buildvars as bv
-from dispatcher.errors import DeployscanError, aws_error_text
+from dispatcher.errors import DeployscanError
 from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
 from dispatcher.tiers import scan_seconds
-from scanner_runner.errors import OutputDirError, PolicyError, SettingsError, SourceError
+from scanner_runner.cli.lists import user_list
+from scanner_runner.denylist import default_entries, parse_deny_list
+from scanner_runner.errors import OutputDirError, SettingsError
 from scanner_runner.job import Runtime, ScanJob
-from scanner_runner.policy import FAIL_ON_CHOICES, IgnoreEntry, Policy, parse_ignore_list
+from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
 from scanner_runner.report import TriggerInfo
 from scanner_runner.scan import run_scan
@@ -86,6 +88,7 @@ def _usage(message: str) -> None:
 @click.option(
     "--ignore-list", help="Ignore list: a JSON file or s3://bucket/key (else $POLICY_IGNORE)."
 )
+@click.option("--deny-list", help="More denied packages: a JSON file or s3://… (else $DENY_LIST).")
 @click.option("--sbom", is_flag=True, help="Ask QScanner for a CycloneDX SBOM too.")
 @click.option(
     "--scan-timeout", type=click.IntRange(min=1), help="Seconds (else $SCAN_TIMEOUT, 300)."
@@ -196,7 +199,10 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         base = replace(base, credentials=settings.credentials, pod=base.pod or settings.qualys_pod)
 
     ignore_source = options["ignore_list"] or settings.policy_ignore
-    ignores, cannot_start = _ignore_list(ignore_source) if ignore_source else ((), "")
+    ignores, cannot_start = user_list(ignore_source, "ignore list", parse_ignore_list)
+    deny_source = options["deny_list"] or settings.deny_list
+    denies, cannot_deny = user_list(deny_source, "deny list", parse_deny_list)
+    cannot_start = cannot_start or cannot_deny
     tags = options["policy_tags"]
     policy = Policy(
         fail_on=options["fail_on"] or settings.fail_on,
@@ -204,6 +210,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         max_high=options["max_high"],
         max_medium=options["max_medium"],
         ignores=ignores,
+        deny=default_entries() + denies,
         tags=tuple(t.strip() for t in tags.split(",") if t.strip())
         if tags
         else settings.policy_tags,
@@ -268,33 +275,3 @@ def _with_qualys_secret(settings: Settings, *, wants_registry_login: bool) -> Se
         click.echo(f"deployscan scan: warning: cannot read QUALYS_SECRET_ARN: {exc}", err=True)
         return settings
     return settings.with_secret(str(answer.get("SecretString", "")))
-
-
-def _ignore_list(source: str) -> tuple[tuple[IgnoreEntry, ...], str]:
-    """The parsed ignore list, or why it could not be read (bad content is a PolicyError)."""
-    try:
-        text = _read_source(source)
-    except OSError as exc:
-        return (), f"cannot read ignore list {source}: {exc.strerror or exc}"
-    except SourceError as exc:
-        return (), str(exc)
-    return parse_ignore_list(text, source), ""
-
-
-def _read_source(source: str) -> str:
-    """The ignore list's text, from a local file or an `s3://bucket/key` object."""
-    if source.startswith("s3://"):
-        import boto3  # noqa: PLC0415
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-        bucket, _, key = source.removeprefix("s3://").partition("/")
-        try:
-            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            raise SourceError(f"cannot read ignore list {source}: {aws_error_text(exc)}") from exc
-    else:
-        body = Path(source).read_bytes()
-    try:
-        return str(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"ignore list {source} is not UTF-8 text") from exc
