@@ -81,6 +81,5 @@ def test_runner_settings_the_template_must_provide(scanner: dict[str, Any]) -> N
         "QSCANNER_PATH": "fetch-qscanner.sh exports it in the build",
         "SCAN_TYPES": "the runner's default (pkg)",
         "MAX_UNPACKED_BYTES": "the runner's default (10 GiB); a build override can raise it",
-        "DENY_LIST": "the shipped deny list applies; a build override adds a user list",
     }
     assert recorder.asked - _project_env(scanner) == set(optional)

@@ -13,7 +13,7 @@ from tests.cfn.conftest import CFN
 
 # Set by the template but left out of the demo: optional policy inputs, and QScanner's location,
 # which the demo adds only when it runs QScanner.
-TEMPLATE_ONLY = {"POLICY_TAGS", "POLICY_IGNORE", "QSCANNER_URL", "QSCANNER_SHA256"}
+TEMPLATE_ONLY = {"POLICY_TAGS", "POLICY_IGNORE", "DENY_LIST", "QSCANNER_URL", "QSCANNER_SHA256"}
 DEMO_ONLY = {"INSECURE_REGISTRIES"}  # its registry is plain HTTP on loopback
 
 
