@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from scanner_runner.errors import PolicyError
+from scanner_runner.listfile import list_items
 from scanner_runner.report import Finding
 
 KIND_DENIED = "denied-package"
@@ -54,15 +55,7 @@ class DenyEntry:
 
 def parse_deny_list(text: str, source: str = "deny list") -> tuple[DenyEntry, ...]:
     """Parse `{"deny": [{"name", "ecosystem", "versions", "reason", "reference"}]}`."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from exc
-    except RecursionError as exc:
-        raise PolicyError(f"{source}: JSON nests too deeply") from exc
-    items = data.get("deny") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise PolicyError(f'{source}: expected {{"deny": [...]}} or a JSON list')
+    items = list_items(text, source, "deny")
     return tuple(_entry(item, f"{source}: entry {index}") for index, item in enumerate(items))
 
 

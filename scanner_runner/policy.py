@@ -11,7 +11,6 @@ limits and scan mode, and only an ignore entry naming its own id (`DENY-<name>-<
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from typing import Any
 
 from scanner_runner.denylist import KIND_DENIED, DenyEntry
 from scanner_runner.errors import PolicyError
+from scanner_runner.listfile import list_items
 from scanner_runner.report import (
     SEVERITIES,
     SEVERITY_RANK,
@@ -112,15 +112,7 @@ def normalise_id(value: str) -> str:
 
 def parse_ignore_list(text: str, source: str = "ignore list") -> tuple[IgnoreEntry, ...]:
     """Parse the JSON ignore list: `{"ignore": [{"id", "expires": "YYYY-MM-DD", "reason"}]}`."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from exc
-    except RecursionError as exc:
-        raise PolicyError(f"{source}: JSON nests too deeply") from exc
-    items = data.get("ignore") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise PolicyError(f'{source}: expected {{"ignore": [...]}} or a JSON list')
+    items = list_items(text, source, "ignore")
     entries = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
