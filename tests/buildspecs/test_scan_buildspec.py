@@ -191,8 +191,9 @@ def test_a_scanner_that_prints_its_environment_leaks_no_token(
     assert not [k for k in report_keys(moto_server) if TOKEN in k]
 
 
-def test_a_build_without_image_ref_fails_in_pre_build(tmp_path: Path) -> None:
-    job = BuildJob(
+def bare_build(tmp_path: Path, *project_env: EnvVar) -> BuildJob:
+    """The scan buildspec from a fresh source copy, without the emulated stack around it."""
+    return BuildJob(
         project=NAMES.project,
         build_id=new_build_id(NAMES.project),
         build_number=1,
@@ -201,9 +202,13 @@ def test_a_build_without_image_ref_fails_in_pre_build(tmp_path: Path) -> None:
         src_dir=copy_source(ROOT, tmp_path / "src"),
         build_dir=tmp_path / "build",
         base_env=build_image_environment(),
-        project_env=(EnvVar("SCANNER", "syft"),),
+        project_env=project_env,
         timeout_seconds=120,
     )
+
+
+def test_a_build_without_image_ref_fails_in_pre_build(tmp_path: Path) -> None:
+    job = bare_build(tmp_path, EnvVar("SCANNER", "syft"))
     result = run_build(job)
     assert result.status == "FAILED"
     statuses = {p.phase_type: p.status for p in result.phases}
@@ -216,18 +221,7 @@ def test_a_build_without_image_ref_fails_in_pre_build(tmp_path: Path) -> None:
 
 def test_an_image_ref_that_reads_as_an_option_fails_the_build(tmp_path: Path) -> None:
     """`IMAGE_REF=-h` reaches the runner as an argument after `--`, which refuses it."""
-    job = BuildJob(
-        project=NAMES.project,
-        build_id=new_build_id(NAMES.project),
-        build_number=1,
-        region="us-east-1",
-        account="123456789012",
-        src_dir=copy_source(ROOT, tmp_path / "src"),
-        build_dir=tmp_path / "build",
-        base_env=build_image_environment(),
-        project_env=(EnvVar("SCANNER", "syft"), EnvVar("IMAGE_REF", "-h")),
-        timeout_seconds=120,
-    )
+    job = bare_build(tmp_path, EnvVar("SCANNER", "syft"), EnvVar("IMAGE_REF", "-h"))
     result = run_build(job)
     assert result.status == "FAILED"
     assert result.phase("BUILD").status == "FAILED"  # type: ignore[union-attr]
