@@ -1,4 +1,4 @@
-"""The values the scan-cache table's operations take and answer (dispatcher/scancache.py)."""
+"""The values the scan-cache table's operations take and answer (dispatcher/scancache/)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,72 @@
+"""The scan-cache table: one class owns its item layout and every operation on it.
+
+One DynamoDB item per image, partition key `pk` (string): `digest#<algorithm:hex>` when the
+digest is known, else `ref#<normalised reference>`. Attributes:
+  status            in-flight | passed | failed | error
+  lease_id          who holds the in-flight lease (a dispatcher invocation, start-build, ...)
+  lease_expires_at  epoch seconds; an in-flight lease older than this may be taken over
+  expires_at        epoch seconds; the table's TTL attribute. For passed/failed it is
+                    completed_at + CACHE_TTL_HOURS, so a completed scan suppresses rescans until
+                    then; for error (or a verdict whose reports or alert did not go out) it is
+                    the completion time, so the next deploy rescans.
+  image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}, vuln_data
+  compute_tier      lambda | ec2: where the build runs (or ran); dispatcher/tiers.py reads it
+One more item per scan project, `line#<project>`: its capacity line of SQS messages waiting for a
+free build slot (dispatcher/execute.py).
+  line_oldest  epoch ms (SentTimestamp) of the oldest message StartBuild refused for capacity
+  line_end     line_oldest + the caller's slack: messages sent later wait behind that generation
+  expires_at   the line counts until then; each refusal in its generation renews it
+The values the operations take and answer: dispatcher/scanitems.py.
+"""
+
+from __future__ import annotations
+
+from dispatcher.imageref import ImageRef
+from dispatcher.scancache.leases import Leases
+from dispatcher.scancache.line import Line
+from dispatcher.scancache.table import (
+    COMPLETED_STATUSES,
+    PARTITION_KEY,
+    STATUS_ERROR,
+    STATUS_FAILED,
+    STATUS_IN_FLIGHT,
+    STATUS_PASSED,
+    TTL_ATTRIBUTE,
+)
+from dispatcher.scancache.verdicts import Verdicts
+from dispatcher.scanitems import CachedScan, Held, Replaced, Taken, Verdict
+
+__all__ = [
+    "COMPLETED_STATUSES",
+    "PARTITION_KEY",
+    "STATUS_ERROR",
+    "STATUS_FAILED",
+    "STATUS_IN_FLIGHT",
+    "STATUS_PASSED",
+    "TTL_ATTRIBUTE",
+    "CachedScan",
+    "Held",
+    "Replaced",
+    "ScanCacheTable",
+    "Taken",
+    "Verdict",
+    "cache_key",
+    "digest_key",
+]
+
+
+def cache_key(ref: ImageRef) -> str:
+    """The item key for an image: its digest when known, else its normalised reference."""
+    return f"digest#{ref.digest}" if ref.digest else f"ref#{ref}"
+
+
+def digest_key(digest: str) -> str:
+    """The item key of a digest."""
+    return f"digest#{digest}"
+
+
+class ScanCacheTable(Leases, Verdicts, Line):
+    """The scan-cache table over an injected boto3 DynamoDB client; every error is `CacheError`.
+
+    One class, its operations grouped by concern: leases, verdicts, the capacity line.
+    """
