@@ -71,6 +71,7 @@ def test_findings_fail_the_policy_and_every_output_is_written(
         "report.sarif.json",
         "report.html",
         "report.md",
+        "findings.asff.json",
         "exported-variables.env",
         "qscanner",
     } <= names

@@ -12,7 +12,7 @@ import pytest
 from scanner_runner import writers
 from scanner_runner.errors import ReportError
 from scanner_runner.report import Finding, ImageInfo, ScanReport, load, save
-from scanner_runner.writers import html, junit, markdown, sarif
+from scanner_runner.writers import asff, html, junit, markdown, sarif
 from scanner_runner.writers import json as json_writer
 from tests.runner.conftest import error_policy, fixed_report
 
@@ -36,6 +36,7 @@ def test_format_mapping_is_exhaustive() -> None:
         "sarif": ("report.sarif.json", sarif.render),
         "html": ("report.html", html.render),
         "markdown": ("report.md", markdown.render),
+        "asff": ("findings.asff.json", asff.render),
     }
     assert {k: (v.filename, v.render) for k, v in writers.FORMATS.items()} == expected
     assert all(name == fmt.name for name, fmt in writers.FORMATS.items())
