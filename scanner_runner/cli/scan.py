@@ -254,6 +254,8 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         table=settings.scan_cache_table if publish else "",
         ttl_hours=settings.cache_ttl_hours,
         topic_arn=settings.sns_topic_arn if publish else "",
+        security_hub=settings.security_hub and publish,
+        event_bus=settings.event_bus if publish else "",
     )
     return job, Runtime(options=base, targets=targets, secrets=settings.secrets()), cannot_start
 
