@@ -26,6 +26,7 @@ from dispatcher.errors import CacheError, aws_error_text
 from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
 from scanner_runner import integrations
 from scanner_runner.errors import PublishError
+from scanner_runner.notify import message
 from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
 from scanner_runner.scanners.syft import NAME as SYFT
 from scanner_runner.writers import FORMATS, write_all
@@ -257,33 +258,6 @@ def subject(report: ScanReport) -> str:
     if len(repo) > room:
         repo = "..." + repo[-(room - 3) :]
     return f"deployscan: {repo}@{digest}{tail}"
-
-
-def message(report: ScanReport, uri: str) -> str:
-    """The notification body: verdict, reason, counts and where the reports are."""
-    counts = report.summary
-    lines = [
-        f"Image: {report.image.ref}",
-        f"Digest: {report.image.digest or 'unknown'}",
-        f"Status: {report.status.upper()} - {report.policy.reason}",
-        "Findings: " + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES),
-        f"Trigger: {report.trigger.source} {report.trigger.resource_arn}".rstrip(),
-        f"Account/region: {report.trigger.account or '-'} / {report.trigger.region or '-'}",
-        f"Scanner: {report.scanner.name} {report.scanner.version} ({report.scanner.mode})",
-        f"Build: {report.build_id or 'local'}",
-    ]
-    if report.error:
-        lines.append(f"Error: {report.error}")
-    if uri:
-        base = uri.rsplit("/", 1)[0]
-        bucket, _, key = base.removeprefix("s3://").partition("/")
-        lines += [
-            "",
-            f"Report (JSON): {uri}",
-            f"Report (HTML): {base}/report.html",
-            f"Console: https://s3.console.aws.amazon.com/s3/buckets/{bucket}?prefix={key}/",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def exported_variables(report: ScanReport, status: str, report_uri: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
-from scanner_runner.writers.interface import clean_text, one_line
+from scanner_runner.writers.interface import clean_text, cve_url, one_line
 
 SCHEMA_VERSION = "2018-10-08"
 ID_PREFIX = "deployscan"
@@ -38,7 +38,6 @@ LABELS = {
     "low": "LOW",
     "info": "INFORMATIONAL",
 }
-NVD_URL = "https://nvd.nist.gov/vuln/detail/"
 # Limits from the botocore `securityhub` model's member documentation.
 MAX_ID, MAX_TITLE, MAX_DESCRIPTION, MAX_FIELD_VALUE = 512, 256, 1024, 2048
 _ECR_HOST = re.compile(
@@ -233,8 +232,8 @@ def _vulnerabilities(finding: Finding) -> list[dict[str, Any]]:
         }
         if package:
             entry["VulnerablePackages"] = [package]
-        if vuln_id.startswith("CVE-"):
-            url = NVD_URL + vuln_id
+        url = cve_url(vuln_id)
+        if url:
             entry["Vendor"] = {"Name": "NVD", "Url": url}
             entry["ReferenceUrls"] = [url]
         else:
