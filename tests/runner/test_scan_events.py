@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from scanner_runner import integrations, writers
 from scanner_runner.publish import Clients, Targets, make_clients, publish
+from scanner_runner.report import TriggerInfo
 from tests.runner.conftest import error_policy, fixed_report
 
 SCHEMA = json.loads(
@@ -85,3 +86,29 @@ def test_a_put_events_failure_is_a_publishing_failure(tmp_path: Path) -> None:
     assert done.failures == (
         "EventBridge PutEvents: Scan Completed: AccessDeniedException: not allowed",
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "matched"),
+    [
+        ({}, True),
+        ({"findings": ()}, False),  # no critical finding
+        ({"trigger": TriggerInfo(source="manual")}, False),  # runs nowhere known
+    ],
+)
+def test_the_documented_ticket_rule_matches_critical_scans_of_running_workloads(
+    aws: None, changes: dict[str, Any], matched: bool
+) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    url = queue_for_rule(
+        session,
+        {"source": ["deployscan"], "detail-type": ["Scan Completed"],
+         "detail": {"verdict": ["failed"], "counts": {"critical": [{"numeric": [">", 0]}]},
+                    "resource": [{"prefix": "arn:"}]}},
+    )  # fmt: skip
+    report = fixed_report(**changes)
+    if not changes.get("findings", True):
+        report = report.with_(status="failed")
+    integrations.send_scan_completed(report, session.client("events"), "default", stored=True)
+    got = session.client("sqs").receive_message(QueueUrl=url).get("Messages", [])
+    assert bool(got) is matched
