@@ -198,7 +198,8 @@ class BatchImporter:
                 by_id = {f["Id"]: f for f in pending}
                 pending = [by_id[i] for i in retry if i in by_id]
                 if attempt + 1 == self.attempts:
-                    reasons["still failing after retries"] = len(pending)
+                    key = "still failing after retries"
+                    reasons[key] = reasons.get(key, 0) + len(pending)
                     failed += [f["Id"] for f in pending]
         result.failed_ids = tuple(failed)
         result.warnings = tuple(
