@@ -9,12 +9,11 @@ can be archived by `Id` (see `scanner_runner/securityhub.py`). Ignored findings 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
 from scanner_runner.denylist import KIND_DENIED
-from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
+from scanner_runner.report import STATUS_ERROR, Finding, ScanReport, dumps_layered
 from scanner_runner.writers.interface import clean_text, cve_url, one_line
 
 SCHEMA_VERSION = "2018-10-08"
@@ -56,7 +55,8 @@ def render(report: ScanReport) -> str:
     """The findings as a JSON array (account and region from the report's trigger)."""
     account = report.trigger.account or UNKNOWN_ACCOUNT
     region = report.trigger.region or UNKNOWN_REGION
-    return json.dumps(findings(report, account, region), indent=2, ensure_ascii=False) + "\n"
+    # One finding per line: diffable, and written by the C encoder (indent= is pure Python).
+    return dumps_layered(findings(report, account, region), levels=1) + "\n"
 
 
 def findings(report: ScanReport, account: str, region: str) -> list[dict[str, Any]]:
@@ -64,10 +64,11 @@ def findings(report: ScanReport, account: str, region: str) -> list[dict[str, An
     if report.status == STATUS_ERROR:
         return []
     resources = image_resources(report)
+    common = _report_fields(report)
     reported = [f for f in report.sorted_findings() if not f.ignored]
     out: dict[str, dict[str, Any]] = {}
     for finding in reported:
-        item = _finding(report, finding, account, region, resources)
+        item = _finding(report, finding, (account, region), resources, common)
         out.setdefault(item["Id"], item)  # the same id twice would be one finding anyway
     return list(out.values())
 
@@ -177,10 +178,11 @@ def _workload(arn: str) -> dict[str, Any] | None:
 def _finding(
     report: ScanReport,
     finding: Finding,
-    account: str,
-    region: str,
+    where: tuple[str, str],
     resources: list[dict[str, Any]],
+    common: dict[str, str],
 ) -> dict[str, Any]:
+    account, region = where
     digest = digest_of(report)
     kind = _kind(finding)
     label = LABELS.get(finding.severity, "INFORMATIONAL")
@@ -199,7 +201,7 @@ def _finding(
         "Title": _text(_title(report, finding), MAX_TITLE),
         "Description": _text(_description(report, finding), MAX_DESCRIPTION),
         "Resources": resources,
-        "ProductFields": _product_fields(report, finding),
+        "ProductFields": _product_fields(common, finding),
         "RecordState": "ACTIVE",
     }
     if report.report_uri:
@@ -242,14 +244,19 @@ def _vulnerabilities(finding: Finding) -> list[dict[str, Any]]:
     return out
 
 
-def _product_fields(report: ScanReport, finding: Finding) -> dict[str, str]:
+def _product_fields(common: dict[str, str], finding: Finding) -> dict[str, str]:
+    fields = dict(common)  # what is the same for every finding of the report
+    fields["deployscan/FindingId"] = _text(finding.id, MAX_FIELD_VALUE)
+    fields["deployscan/Kind"] = _kind(finding)
+    fields["deployscan/BreaksPolicy"] = "yes" if finding.violation else "no"
+    return fields
+
+
+def _report_fields(report: ScanReport) -> dict[str, str]:
     fields = {
         "deployscan/Image": report.image.ref,
-        "deployscan/FindingId": finding.id,
-        "deployscan/Kind": _kind(finding),
         "deployscan/Scanner": report.scanner.name,
         "deployscan/Verdict": report.status,
-        "deployscan/BreaksPolicy": "yes" if finding.violation else "no",
         "deployscan/BuildId": report.build_id,
         "deployscan/ReportUri": report.report_uri,
     }
@@ -285,5 +292,7 @@ def _kind(finding: Finding) -> str:
 
 def _text(value: str, limit: int) -> str:
     """One line, at most `limit` characters, never blank (the model's `.*\\S.*`)."""
-    text = clean_text(one_line(value), limit)
+    # Fast path, same result as one_line: whitespace folded, then nothing left to drop.
+    folded = " ".join(value.split())
+    text = clean_text(folded if folded.isprintable() else one_line(value), limit)
     return text if text.strip() else "-"
