@@ -9,15 +9,17 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 
 from dispatcher.core import dispatch_records
 from dispatcher.dedup import Memo
 from dispatcher.envelope import Record, read_records
 from dispatcher.execute import Clock
 from dispatcher.launch import Launcher
+from dispatcher.metrics import dispatch_data, lines
 from dispatcher.requeue import SqsQueue, carry_out
 from dispatcher.resolve import Resolver
-from dispatcher.retry import Uniform, settle
+from dispatcher.retry import DeadLetter, Uniform, settle
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 
@@ -33,20 +35,29 @@ def handle_batch(
     clock: Clock = time.time,
     memo: Memo | None = None,
     uniform: Uniform = random.uniform,
+    emit: Callable[[str], None] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Dispatch the batch, then delay or dead-letter each failed message; Lambda's response.
 
-    Raises `EventError` only when `raw` is not an envelope at all.
+    Raises `EventError` only when `raw` is not an envelope at all. `emit` (the Lambda's stdout)
+    receives the invocation's metrics as EMF lines.
     """
     # Oldest first: when a build slot frees up, the message that waited longest asks first.
     records = sorted(read_records(raw), key=_sent_at)
     result = dispatch_records(
         records, settings, resolver, cache=cache, launcher=launcher, clock=clock, memo=memo
     )
-    settlements = settle(
-        zip(records, result.records, strict=True), clock(), settings.max_wait_seconds, uniform
+    settlements = list(
+        settle(
+            zip(records, result.records, strict=True), clock(), settings.max_wait_seconds, uniform
+        )
     )
     failed = carry_out(settlements, queue, settings.dead_letter_queue_url)
+    if emit is not None:
+        kept = set(failed)  # a dead-letter send that failed was retried instead
+        dead = sum(1 for s in settlements if isinstance(s, DeadLetter) and s.record_id not in kept)
+        for line in lines(dispatch_data(result.outcomes, dead), int(clock() * 1000)):
+            emit(line)
     return {"batchItemFailures": [{"itemIdentifier": i} for i in dict.fromkeys(failed)]}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from dispatcher.dedup import Memo
 from dispatcher.errors import DeployscanError
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.logs import configure
+from dispatcher.metrics import dispatch_data, lines
 from dispatcher.requeue import SqsQueue
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
@@ -64,11 +66,13 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "Records" in event:
         return handle_batch(
             event, run.settings, resolver, cache=run.cache, launcher=run.launcher,
-            queue=run.queue, memo=run.memo,
+            queue=run.queue, memo=run.memo, emit=print,
         )  # fmt: skip
     result = dispatch(
         event, run.settings, resolver, cache=run.cache, launcher=run.launcher, memo=run.memo
     )
+    for line in lines(dispatch_data(result.outcomes, 0), int(time.time() * 1000)):
+        print(line)  # EMF: CloudWatch Logs turns this line into metrics
     if failures := result.batch_item_failures():
         # A direct (asynchronous) invocation has no partial response: fail it so Lambda retries.
         raise DeployscanError(f"{len(failures)} event(s) could not be dispatched")

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner_runner import denylist
+from scanner_runner import denylist, inventory
 from scanner_runner import publish as publishing
 from scanner_runner.acquire import Target
 from scanner_runner.errors import ScannerError
@@ -107,6 +107,7 @@ def _report(
         findings=findings,
         vulnerability_data=result.vulnerability_data,
         inventory_packages=result.inventory_packages,
+        packages=inventory.from_sbom(result.sbom) if not result.vulnerability_data else (),
         **common,
     )
 

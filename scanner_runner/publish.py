@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dispatcher.buildvars import SCAN_REPORT_URI, SCAN_STATUS, count_variable
 from dispatcher.errors import CacheError, aws_error_text
 from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
+from scanner_runner import integrations
 from scanner_runner.errors import PublishError
+from scanner_runner.notify import message
 from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
 from scanner_runner.scanners.syft import NAME as SYFT
-from scanner_runner.writers import FORMATS
+from scanner_runner.writers import FORMATS, write_all
 from scanner_runner.writers.interface import short_digest
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -51,6 +53,8 @@ class Targets:
     table: str = ""
     ttl_hours: int = 24
     topic_arn: str = ""
+    security_hub: bool = False  # import ASFF findings into this account's Security Hub
+    event_bus: str = ""  # put a `Scan Completed` event here ("default": the default bus)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class Clients:
     s3: Any = None
     dynamodb: Any = None
     sns: Any = None
+    securityhub: Any = None
+    sts: Any = None
+    events: Any = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class Published:
     notified: bool
     failures: tuple[str, ...] = ()
     stored: bool = True  # every file reached S3 (or S3 is off)
+    warnings: tuple[str, ...] = ()  # reported, but the build's verdict stands (Security Hub)
+    report: ScanReport | None = None  # the report as published (with those warnings)
 
     @property
     def failed(self) -> bool:
@@ -92,6 +101,9 @@ def make_clients(targets: Targets, session: Any = None) -> Clients:
             s3=client("s3", targets.bucket),
             dynamodb=client("dynamodb", targets.table),
             sns=client("sns", targets.topic_arn),
+            securityhub=client("securityhub", "on" if targets.security_hub else ""),
+            sts=client("sts", "on" if targets.security_hub else ""),
+            events=client("events", targets.event_bus),
         )
     except BotoCoreError as exc:
         raise PublishError(f"cannot make the AWS clients: {aws_error_text(exc)}") from exc
@@ -150,8 +162,16 @@ def publish(
     cache_keys: Iterable[str],
     now: datetime,
 ) -> Published:
-    """Run every configured step (S3 to `report.report_uri`, SNS, the scan cache)."""
+    """Run every configured step (Security Hub, S3 to `report.report_uri`, SNS, EventBridge,
+    the scan cache)."""
     failures: list[str] = []
+    warnings: tuple[str, ...] = ()
+    if targets.security_hub:
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        warnings = integrations.security_hub(report, clients, stamp).warnings
+        if warnings:  # the reports say it too, not only the build log
+            report = integrations.with_warnings(report, warnings)
+            write_all(report, output_dir)
     keys: list[str] = []
     uri = report.report_uri if targets.bucket else ""
     prefix = uri.removeprefix(f"s3://{targets.bucket}/").removesuffix("report.json")
@@ -174,6 +194,10 @@ def publish(
             notified = True
         except (ClientError, BotoCoreError) as exc:
             failures.append(f"SNS publish: {aws_error_text(exc)}")
+    if targets.event_bus:
+        failures += integrations.send_scan_completed(
+            report, clients.events, targets.event_bus, stored
+        )
     done_keys: list[str] = []
     if targets.table:
         # Without its reports in S3 or its alert sent, a verdict must not suppress the next try.
@@ -201,7 +225,9 @@ def publish(
                 done_keys.append(cache_key)
             except CacheError as exc:
                 failures.append(f"scan-cache update of {cache_key}: {exc}")
-    return Published(uri, tuple(keys), tuple(done_keys), notified, tuple(failures), stored)
+    return Published(
+        uri, tuple(keys), tuple(done_keys), notified, tuple(failures), stored, warnings, report
+    )
 
 
 def _upload(s3: Any, targets: Targets, path: Path, key: str) -> None:
@@ -232,33 +258,6 @@ def subject(report: ScanReport) -> str:
     if len(repo) > room:
         repo = "..." + repo[-(room - 3) :]
     return f"deployscan: {repo}@{digest}{tail}"
-
-
-def message(report: ScanReport, uri: str) -> str:
-    """The notification body: verdict, reason, counts and where the reports are."""
-    counts = report.summary
-    lines = [
-        f"Image: {report.image.ref}",
-        f"Digest: {report.image.digest or 'unknown'}",
-        f"Status: {report.status.upper()} - {report.policy.reason}",
-        "Findings: " + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES),
-        f"Trigger: {report.trigger.source} {report.trigger.resource_arn}".rstrip(),
-        f"Account/region: {report.trigger.account or '-'} / {report.trigger.region or '-'}",
-        f"Scanner: {report.scanner.name} {report.scanner.version} ({report.scanner.mode})",
-        f"Build: {report.build_id or 'local'}",
-    ]
-    if report.error:
-        lines.append(f"Error: {report.error}")
-    if uri:
-        base = uri.rsplit("/", 1)[0]
-        bucket, _, key = base.removeprefix("s3://").partition("/")
-        lines += [
-            "",
-            f"Report (JSON): {uri}",
-            f"Report (HTML): {base}/report.html",
-            f"Console: https://s3.console.aws.amazon.com/s3/buckets/{bucket}?prefix={key}/",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def exported_variables(report: ScanReport, status: str, report_uri: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.buildvars import COMPUTE_TIERS
-from scanner_runner import schema
+from scanner_runner import inventory, schema
 from scanner_runner.errors import ReportError
 
 SCHEMA_VERSION = 1
@@ -122,6 +122,7 @@ class ScanReport:
     findings: tuple[Finding, ...] = ()
     vulnerability_data: bool = True
     inventory_packages: int | None = None
+    packages: tuple[inventory.InventoryItem, ...] = ()  # listed when no vulnerability data
     build_id: str = ""
     report_uri: str = ""
     error: str = ""
@@ -142,7 +143,8 @@ class ScanReport:
         return tuple(f for f in self.findings if f.violation)
 
     def sorted_findings(self) -> list[Finding]:
-        """Findings most severe first, violations before others, then by id and package."""
+        """Findings most severe first, then those with a fix, violations before others, then by
+        id and package."""
         return sorted(self.findings, key=_display_order)
 
     def with_(self, **changes: Any) -> ScanReport:
@@ -169,6 +171,7 @@ class ScanReport:
             "report_uri": self.report_uri,
             "error": self.error,
             "findings": [_finding_dict(f) for f in self.findings],
+            "packages": inventory.to_list(self.packages),
         }
 
     @classmethod
@@ -184,6 +187,7 @@ class ScanReport:
                 "scanner": schema.build(ScannerInfo, data.get("scanner"), "scanner"),
                 "policy": _policy_from(data.get("policy")),
                 "findings": _findings_from(data.get("findings", [])),
+                "packages": inventory.from_list(data.get("packages", [])),
             }
             # `summary` is derived from the findings; keys a later version adds are not read.
             known = {k: v for k, v in data.items() if k in _REPORT_FIELDS and k not in built}
@@ -220,8 +224,9 @@ def _findings_from(data: Any) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def _display_order(f: Finding) -> tuple[bool, int, bool, str, str]:
-    return (bool(f.ignored), -f.rank, not f.violation, f.id, f.package)
+def _display_order(f: Finding) -> tuple[bool, int, bool, bool, str, str]:
+    # Severity first, then what can be fixed now (an upgrade exists) before what cannot.
+    return (bool(f.ignored), -f.rank, not f.fixed_version, not f.violation, f.id, f.package)
 
 
 _FINDING_FIELDS = tuple(Finding.__dataclass_fields__)

@@ -123,7 +123,13 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
     message = assemble.summary_line(report)
     status, uri, published = report.status, report.report_uri, None
     targets = runtime.targets
-    if targets.bucket or targets.table or targets.topic_arn:
+    if (
+        targets.bucket
+        or targets.table
+        or targets.topic_arn
+        or targets.security_hub
+        or targets.event_bus
+    ):
         try:
             clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
             published = publishing.publish(
@@ -136,6 +142,11 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
             )
         except PublishError as exc:
             published = publishing.Published("", (), (), False, (str(exc),), stored=False)
+        report = published.report or report
+        if published.warnings:  # into the build log; the reports already carry them
+            message = f"{message}; " + assemble.one_line(
+                "warning: " + "; ".join(published.warnings)
+            )
         if published.failed:
             exit_code, status = ExitCode.ERROR, STATUS_ERROR
             message = f"{message}; " + assemble.one_line(

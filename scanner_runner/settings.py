@@ -45,6 +45,9 @@ class Settings:
     policy_ignore: str = ""
     deny_list: str = ""
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
+    security_hub: bool = False
+    event_bus: str = ""
+    metrics: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -80,6 +83,9 @@ class Settings:
             policy_ignore=get("POLICY_IGNORE"),
             deny_list=get("DENY_LIST"),
             max_unpacked_bytes=_positive_int(env, "MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES),
+            security_hub=_switch(env, "SECURITY_HUB"),
+            event_bus=get("EVENT_BUS_NAME"),
+            metrics=_switch(env, "DEPLOYSCAN_METRICS"),
         )
 
     def with_secret(self, secret_string: str) -> Settings:
@@ -117,6 +123,14 @@ class Settings:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """`on` / `off` (default off); anything else is a SettingsError."""
+    raw = env.get(name, "").strip().lower() or "off"
+    if raw not in ("on", "off"):
+        raise SettingsError(f"{name} must be on or off, got {raw[:40]!r}")
+    return raw == "on"
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

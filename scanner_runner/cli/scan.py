@@ -28,6 +28,7 @@ from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
 from scanner_runner.report import TriggerInfo
 from scanner_runner.scan import run_scan
+from scanner_runner.scanmetrics import scan_lines
 from scanner_runner.scanners import SCANNERS, default_scanner_name
 from scanner_runner.scanners.interface import ScannerOptions
 from scanner_runner.settings import Settings
@@ -154,6 +155,9 @@ def _scan(options: dict[str, Any]) -> None:
         sys.exit(ExitCode.ERROR)
     click.echo(outcome.message, err=outcome.exit_code != 0)
     click.echo(f"reports: {job.output_dir}", err=outcome.exit_code != 0)
+    if settings.metrics:  # EMF: each line alone, so CloudWatch Logs reads it as metrics
+        for line in scan_lines(outcome.report):
+            click.echo(line)
     sys.exit(outcome.exit_code)
 
 
@@ -254,6 +258,8 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         table=settings.scan_cache_table if publish else "",
         ttl_hours=settings.cache_ttl_hours,
         topic_arn=settings.sns_topic_arn if publish else "",
+        security_hub=settings.security_hub and publish,
+        event_bus=settings.event_bus if publish else "",
     )
     return job, Runtime(options=base, targets=targets, secrets=settings.secrets()), cannot_start
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scanner_runner.report import ScanReport, write_atomic
-from scanner_runner.writers import html, json, junit, markdown, sarif
+from scanner_runner.writers import asff, html, json, junit, markdown, sarif
 from scanner_runner.writers.interface import OutputFormat
 
 FORMATS: dict[str, OutputFormat] = {
@@ -14,6 +14,7 @@ FORMATS: dict[str, OutputFormat] = {
     "sarif": OutputFormat("sarif", "report.sarif.json", "application/sarif+json", sarif.render),
     "html": OutputFormat("html", "report.html", "text/html; charset=utf-8", html.render),
     "markdown": OutputFormat("markdown", "report.md", "text/markdown", markdown.render),
+    "asff": OutputFormat("asff", "findings.asff.json", "application/json", asff.render),
 }
 
 

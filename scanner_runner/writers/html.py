@@ -7,7 +7,7 @@ from functools import lru_cache
 import jinja2
 
 from scanner_runner.report import SEVERITIES, ScanReport
-from scanner_runner.writers.interface import scanner_label, short_digest, verdict_word
+from scanner_runner.writers.interface import cve_url, scanner_label, short_digest
 
 
 @lru_cache(maxsize=1)
@@ -23,11 +23,22 @@ def _template() -> jinja2.Template:
 
 
 def render(report: ScanReport) -> str:
-    """The HTML page: verdict, counts by severity, image and trigger details, findings table."""
+    """The HTML page: verdict, counts by severity, image and trigger details, findings table,
+    and the packages when there is no vulnerability data."""
     findings = report.sorted_findings()
+    inventory_only = not report.vulnerability_data and report.status != "error"
+    badge, badge_class = report.status.upper(), report.status
+    if inventory_only and report.status == "passed":
+        badge, badge_class = "INVENTORY ONLY", "inventory"
+    elif report.policy.decision == "audit":
+        badge = "PASSED (AUDIT warning)"
     return _template().render(
         report=report,
-        verdict=verdict_word(report),
+        badge=badge,
+        badge_class=badge_class,
+        inventory_only=inventory_only,
+        counts_known=report.vulnerability_data and report.status != "error",
+        cve_url=cve_url,
         scanner_label=scanner_label(report),
         short_digest=short_digest(report.image.digest),
         severities=SEVERITIES,

@@ -12,6 +12,8 @@ Render = Callable[[ScanReport], str]
 
 # Characters XML 1.0 cannot carry (and lone surrogates); scanner output is untrusted text.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NVD_URL = "https://nvd.nist.gov/vuln/detail/"
+_CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,11 @@ def verdict_word(report: ScanReport) -> str:
     if report.policy.decision == "audit":
         return "PASSED (AUDIT warning)"
     return word
+
+
+def cve_url(cve: str) -> str:
+    """The NVD page of a well-formed CVE id ("" for anything else, which is not linked).
+
+    QIDs are not linked: Qualys' KnowledgeBase entries need a subscription login.
+    """
+    return NVD_URL + cve if _CVE_RE.match(cve) else ""

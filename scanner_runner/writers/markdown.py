@@ -25,11 +25,12 @@ def render(report: ScanReport) -> str:
     if not report.vulnerability_data and report.status != "error":
         lines.append("> inventory only: no vulnerability data (this is not a vulnerability scan)")
     counts = report.summary
+    known = report.vulnerability_data and report.status != "error"  # else n/a, not zero
     lines += [
         "",
         "| " + " | ".join(s.capitalize() for s in SEVERITIES) + " |",
         "|" + "---:|" * len(SEVERITIES),
-        "| " + " | ".join(str(counts[s]) for s in SEVERITIES) + " |",
+        "| " + " | ".join(str(counts[s]) if known else "n/a" for s in SEVERITIES) + " |",
         "",
         f"- Image: `{_code(image.ref)}`",
         f"- Digest: `{_code(image.digest or 'unknown')}`",

@@ -156,6 +156,7 @@ def test_publish_uploads_encrypted_objects_records_and_notifies(
             "report.sarif.json",
             "report.html",
             "report.md",
+            "findings.asff.json",
             "sbom.cdx.json",
             f"qscanner/{'f' * 64}-ScanResult.json",
         ]
@@ -239,7 +240,7 @@ def test_transient_failures_are_retried(world: dict[str, Any], tmp_path: Path) -
     )
     sns_calls = fail_first(clients.sns, "sns.Publish", 1, 500, b"<ErrorResponse/>")
     publish_at_p(world, report, out, clients=clients)
-    assert len(s3_calls) == 7 + 2  # seven files, two of them needed a retry
+    assert len(s3_calls) == 8 + 2  # eight files, two of them needed a retry
     assert len(ddb_calls) == 2 and len(sns_calls) == 2
     assert item(world, f"digest#{DIGEST}")["status"] == {"S": "failed"}
 

@@ -71,6 +71,7 @@ def test_findings_fail_the_policy_and_every_output_is_written(
         "report.sarif.json",
         "report.html",
         "report.md",
+        "findings.asff.json",
         "exported-variables.env",
         "qscanner",
     } <= names
@@ -121,6 +122,11 @@ def test_syft_inventory_is_labelled_and_passes(
     assert (tmp_path / "out" / "sbom.cdx.json").is_file()
     assert (tmp_path / "out" / "syft" / "sbom.cdx.json").is_file()
     assert "inventory only" in outcome.message
+    # the report lists what syft found, with its type and where it lives
+    assert len(report.packages) == 3 and {p.type for p in report.packages} == {"deb"}
+    assert all(p.name and p.version and p.location for p in report.packages)
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "INVENTORY ONLY" in page and f"<td>{report.packages[0].name}</td>" in page
 
 
 def test_missing_archive_is_an_error_report(tmp_path: Path, make_options: Options) -> None:

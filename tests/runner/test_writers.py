@@ -6,13 +6,14 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scanner_runner import writers
 from scanner_runner.errors import ReportError
 from scanner_runner.report import Finding, ImageInfo, ScanReport, load, save
-from scanner_runner.writers import html, junit, markdown, sarif
+from scanner_runner.writers import asff, html, junit, markdown, sarif
 from scanner_runner.writers import json as json_writer
 from tests.runner.conftest import error_policy, fixed_report
 
@@ -36,6 +37,7 @@ def test_format_mapping_is_exhaustive() -> None:
         "sarif": ("report.sarif.json", sarif.render),
         "html": ("report.html", html.render),
         "markdown": ("report.md", markdown.render),
+        "asff": ("findings.asff.json", asff.render),
     }
     assert {k: (v.filename, v.render) for k, v in writers.FORMATS.items()} == expected
     assert all(name == fmt.name for name, fmt in writers.FORMATS.items())
@@ -57,6 +59,74 @@ def test_golden_error_report(fmt: str) -> None:
         error="qscanner failed with exit code 17 (OS not supported)",
     )
     check_golden("error-" + writers.FORMATS[fmt].filename, writers.render(report, fmt))
+
+
+def inventory_report(**changes: Any) -> ScanReport:
+    """A syft scan: no vulnerability data, three packages listed."""
+    from scanner_runner.inventory import InventoryItem
+    from scanner_runner.report import PolicyResult, ScannerInfo
+
+    values: dict[str, Any] = {
+        "status": "passed",
+        "findings": (),
+        "policy": PolicyResult("inventory-only", "inventory only: no vulnerability data"),
+        "scanner": ScannerInfo("syft", "1.18.1", "inventory-only"),
+        "vulnerability_data": False,
+        "inventory_packages": 3,
+        "packages": (
+            InventoryItem("base-files", "12.4+deb12u5", "deb", "/var/lib/dpkg/status"),
+            InventoryItem("openssl", "3.0.11-1~deb12u2", "deb", "/var/lib/dpkg/status"),
+            InventoryItem("left-pad", "1.3.0", "npm", "/app/node_modules/left-pad/package.json"),
+        ),
+    }
+    values.update(changes)
+    return fixed_report(**values)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_golden_inventory_only_report(fmt: str) -> None:
+    check_golden(
+        "inventory-" + writers.FORMATS[fmt].filename, writers.render(inventory_report(), fmt)
+    )
+
+
+def test_inventory_only_never_looks_like_a_clean_scan() -> None:
+    page = html.render(inventory_report())
+    assert '<span class="verdict inventory">INVENTORY ONLY</span>' in page
+    assert "verdict passed" not in page
+    assert page.count(">n/a</td>") == 5
+    assert "<td>left-pad</td><td>1.3.0</td><td>npm</td>" in page
+    assert "| n/a | n/a | n/a | n/a | n/a |" in markdown.render(inventory_report())
+    # the deny list can still fail an inventory: FAILED, and still marked inventory only
+    failed = html.render(inventory_report(status="failed"))
+    assert 'class="verdict failed">FAILED</span><span class="tag">INVENTORY ONLY</span>' in failed
+    clean = html.render(fixed_report(findings=(), status="passed"))
+    assert "n/a" not in clean and '<span class="verdict passed">PASSED</span>' in clean
+
+
+def test_cves_are_linked_and_findings_sorted_by_severity_then_fix() -> None:
+    page = html.render(fixed_report())
+    assert (
+        '<a href="https://nvd.nist.gov/vuln/detail/CVE-2024-0001" rel="noopener noreferrer">'
+        "CVE-2024-0001</a>"
+    ) in page
+    assert "<th>Fix available</th>" in page
+    nofix = Finding("1", "high", "t", ("CVE-2024-9",), "a", "1")
+    fix = Finding("2", "high", "t", ("javascript:alert(1)",), "b", "1", "2")
+    ordered = fixed_report(findings=(nofix, fix)).sorted_findings()
+    assert [f.id for f in ordered] == ["2", "1"]
+    assert 'href="javascript' not in html.render(fixed_report(findings=(nofix, fix)))
+
+
+def test_packages_round_trip_through_report_json(tmp_path: Path) -> None:
+    report = inventory_report()
+    save(report, tmp_path / "report.json")
+    assert load(tmp_path / "report.json") == report
+    data = json.loads((tmp_path / "report.json").read_text())
+    data["packages"] = [{"name": 3}]
+    (tmp_path / "report.json").write_text(json.dumps(data))
+    with pytest.raises(ReportError, match="packages"):
+        load(tmp_path / "report.json")
 
 
 def test_json_round_trips(tmp_path: Path) -> None:

@@ -91,6 +91,9 @@ def create_stack(
         EnvVar("SCANNER", scanner),
         EnvVar("QUALYS_SECRET_ARN", secret_arn),
         EnvVar("QUALYS_ACCESS_TOKEN", f"{secret_arn}:qualys_access_token", "SECRETS_MANAGER"),
+        EnvVar("SECURITY_HUB", "off"),  # the template's default
+        EnvVar("EVENT_BUS_NAME", "default"),
+        EnvVar("DEPLOYSCAN_METRICS", "on"),
         *((EnvVar("INSECURE_REGISTRIES", insecure_registries),) if insecure_registries else ()),
         *extra_env,
     )

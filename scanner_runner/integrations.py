@@ -1,0 +1,103 @@
+"""The publishing steps that meet a security team where it works: Security Hub and EventBridge.
+
+Called by `publish.publish`: Security Hub before the reports are uploaded (its warnings go into
+the report), the `Scan Completed` event after the notification (it carries the report URIs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dispatcher import eventbus
+from dispatcher.errors import aws_error_text
+from scanner_runner import securityhub
+from scanner_runner.report import ScanReport
+from scanner_runner.writers import FORMATS
+
+TOP_FINDINGS = 5
+
+
+def security_hub(
+    report: ScanReport,
+    clients: Any,
+    now: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> securityhub.HubResult:
+    """Import into this account's Security Hub (the caller's account, as Security Hub requires)."""
+    try:
+        account = clients.sts.get_caller_identity()["Account"]
+    except (ClientError, BotoCoreError, KeyError) as exc:
+        reason = aws_error_text(exc) if not isinstance(exc, KeyError) else "no account"
+        return securityhub.HubResult(warnings=(f"Security Hub skipped: {reason}",))
+    region = clients.securityhub.meta.region_name
+    return securityhub.publish_findings(
+        clients.securityhub, report, account=account, region=region, now=now, sleep=sleep
+    )
+
+
+def with_warnings(report: ScanReport, warnings: tuple[str, ...]) -> ScanReport:
+    """The report with `warnings` added to its policy warnings (once each)."""
+    merged = tuple(dict.fromkeys((*report.policy.warnings, *warnings)))
+    return report.with_(policy=replace(report.policy, warnings=merged))
+
+
+def report_uris(report: ScanReport, stored: bool) -> dict[str, str]:
+    """Format name -> S3 URI of each report file (empty when nothing reached S3)."""
+    if not report.report_uri or not stored:
+        return {}
+    base = report.report_uri.removesuffix("report.json")
+    return {name: base + output.filename for name, output in FORMATS.items()}
+
+
+def scan_completed(report: ScanReport, stored: bool) -> eventbus.EventEntry:
+    """The `Scan Completed` event of a report."""
+    image = report.image
+    top = [f for f in report.sorted_findings() if not f.ignored][:TOP_FINDINGS]
+    return eventbus.scan_completed(
+        kind="function" if image.ref.startswith("arn:") and ":lambda:" in image.ref else "image",
+        image=image.ref,
+        digest=image.digest or image.image_id,
+        verdict=report.status,
+        counts=report.summary,
+        vulnerability_data=report.vulnerability_data,
+        policy_reason=report.policy.reason,
+        report_uris=report_uris(report, stored),
+        trigger=report.trigger.source,
+        resource_arn=report.trigger.resource_arn,
+        account=report.trigger.account,
+        region=report.trigger.region,
+        scanner=report.scanner.name,
+        build_id=report.build_id,
+        finished_at=report.finished_at,
+        top_findings=[
+            {
+                "id": f.id,
+                "severity": f.severity,
+                "package": f.package,
+                "installed_version": f.installed_version,
+                "fixed_version": f.fixed_version,
+                "cves": list(f.cves[:5]),
+                "breaks_policy": f.violation,
+            }
+            for f in top
+        ],
+    )
+
+
+def send_scan_completed(
+    report: ScanReport,
+    client: Any,
+    bus: str,
+    stored: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, ...]:
+    """Put the `Scan Completed` event on `bus` ("default": the account's default bus);
+    the failures, if any."""
+    target = "" if bus == "default" else bus
+    result = eventbus.put_events(client, [scan_completed(report, stored)], bus=target, sleep=sleep)
+    return tuple(f"EventBridge PutEvents: {f}" for f in result.failures)

@@ -1,0 +1,107 @@
+"""The SNS message a person reads: what was scanned, where it runs, the verdict, the top
+findings and the console link to the HTML report (plain text, not a JSON dump)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from scanner_runner.report import SEVERITIES, Finding, ScanReport
+from scanner_runner.writers.interface import one_line, short_digest
+
+TOP = 5
+_WORKLOADS = (
+    (":ecs:", ":task/", "ECS task"),
+    (":ecs:", ":service/", "ECS service"),
+    (":ecs:", ":task-definition/", "ECS task definition"),
+    (":lambda:", ":function:", "Lambda function"),
+)
+
+
+def message(report: ScanReport, uri: str) -> str:
+    """The notification body; `uri` is report.json's S3 URI ("" when the reports are not in S3)."""
+    image = report.image
+    digest = image.digest or image.image_id
+    name = image.repository or image.ref
+    lines = [
+        f"{_headline(report)}: {name}@{short_digest(digest) or 'unknown'}",
+        "",
+        f"What: {image.ref}",
+        f"      digest {digest or 'unknown'}",
+        f"Where: {where_it_runs(report)}",
+        f"Why: {report.policy.reason}",
+        f"Counts: {_counts(report)}",
+    ]
+    if report.error:
+        lines.append(f"Error: {report.error}")
+    lines.extend(f"Warning: {w}" for w in report.policy.warnings)
+    top = [f for f in report.sorted_findings() if not f.ignored][:TOP]
+    if top:
+        lines += ["", "Top findings:"] + [f"  - {_finding(f)}" for f in top]
+        more = sum(1 for f in report.findings if not f.ignored) - len(top)
+        if more > 0:
+            lines.append(f"  … and {more} more in the report")
+    if uri:
+        base = uri.removesuffix("report.json")
+        bucket, _, key = base.removeprefix("s3://").partition("/")
+        console = f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
+        lines += [
+            "",
+            f"Report: {console}report.html",
+            f"        ({base}report.html; JSON: {uri})",
+        ]
+    lines += [
+        "",
+        f"Scanner: {report.scanner.name} {report.scanner.version} ({report.scanner.mode})".rstrip(),
+        f"Build: {report.build_id or 'local'}, trigger {report.trigger.source},"
+        f" {report.started_at} to {report.finished_at}",
+    ]
+    return "\n".join(_clean(line) for line in lines) + "\n"
+
+
+def _clean(line: str) -> str:
+    """One printable line (scanner text is untrusted), keeping its leading indent."""
+    indent = len(line) - len(line.lstrip(" "))
+    return " " * indent + one_line(line) if line.strip() else ""
+
+
+def where_it_runs(report: ScanReport) -> str:
+    """`ECS task arn:… (account 1234…, eu-west-1)`, or what is known of it."""
+    trigger = report.trigger
+    arn = trigger.resource_arn
+    kind = next((label for svc, mark, label in _WORKLOADS if svc in arn and mark in arn), "")
+    what = f"{kind} {arn}" if kind else (arn or "not known (a manual or pipeline scan)")
+    place = ", ".join(p for p in (f"account {trigger.account}" if trigger.account else "",
+                                  trigger.region) if p)  # fmt: skip
+    return f"{what} ({place})" if place else what
+
+
+def _headline(report: ScanReport) -> str:
+    if report.status == "error":
+        return "SCAN ERROR - not checked"
+    if report.status == "failed":
+        return "FAILED the policy"
+    if not report.vulnerability_data:
+        return "INVENTORY ONLY - no vulnerability data"
+    return "PASSED with critical/high findings" if _serious(report) else "PASSED"
+
+
+def _serious(report: ScanReport) -> bool:
+    counts = report.summary
+    return counts["critical"] + counts["high"] > 0
+
+
+def _counts(report: ScanReport) -> str:
+    if not report.vulnerability_data or report.status == "error":
+        return "n/a (no vulnerability data)"
+    counts = report.summary
+    return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES)
+
+
+def _finding(finding: Finding) -> str:
+    what = ", ".join(finding.cves[:3]) or finding.title or finding.id
+    if len(finding.cves) > 3:
+        what += f" (+{len(finding.cves) - 3})"
+    fix = f"fix: {finding.fixed_version}" if finding.fixed_version else "no fix yet"
+    package = f"{finding.package} {finding.installed_version}".strip()
+    mark = " [breaks policy]" if finding.violation else ""
+    return f"{finding.severity.upper()} {what} in {package}, {fix} (id {finding.id}){mark}"
