@@ -57,3 +57,4 @@ class CachedScan:
     report_uri: str | None
     counts: Mapping[str, int] = field(default_factory=dict)
     vulnerability_data: bool = True  # False: the scan was inventory-only
+    completed_at: float = 0.0  # epoch seconds the scan finished (0: in flight or unknown)

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from dispatcher.gate.breakglass import BreakGlass
 from dispatcher.gate.settings import ALLOW, QSCANNER, GateSettings
 from dispatcher.imageref import ImageRef
-from dispatcher.scancache import STATUS_FAILED, STATUS_IN_FLIGHT, STATUS_PASSED, CachedScan
+from dispatcher.scancache import (
+    STATUS_ERROR,
+    STATUS_FAILED,
+    STATUS_IN_FLIGHT,
+    STATUS_PASSED,
+    CachedScan,
+)
 
 OUTCOMES = ("allow", "deny", "pending", "unknown")
 log = logging.getLogger(__name__)
@@ -73,13 +79,19 @@ def decide(
     if cached.status == STATUS_FAILED:
         detail = f"scan failed the policy {cached.when}" + (f" ({counts})" if counts else "")
         return _answer(image, "deny", detail, settings, uri)
-    return on_error(image, f"scan status {cached.status or 'missing'}", settings)
+    problem = f"scan status {cached.status or 'missing'}"
+    if cached.status == STATUS_ERROR:
+        problem = f"the last scan ended in error {cached.when} (build {cached.build_id or '-'})"
+    return on_error(image, problem, settings, uri)
 
 
-def on_error(image: ImageRef | str, problem: str, settings: GateSettings) -> GateVerdict:
+def on_error(
+    image: ImageRef | str, problem: str, settings: GateSettings, report_uri: str | None = None
+) -> GateVerdict:
     """The verdict when the gate could not find out (GATE_ON_ERROR decides)."""
     outcome = "allow" if settings.on_error == ALLOW else "deny"
-    return _answer(image, outcome, f"{problem}; GATE_ON_ERROR={settings.on_error}", settings)
+    reason = f"{problem}; GATE_ON_ERROR={settings.on_error}"
+    return _answer(image, outcome, reason, settings, report_uri)
 
 
 def on_timeout(verdict: GateVerdict, settings: GateSettings) -> GateVerdict:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dispatcher.ddbvalues import iso, number, text
 from dispatcher.scancache.table import (
+    BATCH_LIMIT,
     COMPLETED_STATUSES,
     PARTITION_KEY,
+    STATUS_ERROR,
     STATUS_IN_FLIGHT,
     TTL_ATTRIBUTE,
     Table,
@@ -49,24 +53,53 @@ class Verdicts(Table):
 
     def lookup(self, key: str, now: float) -> CachedScan | None:
         """The item for `key` while it still suppresses a build (completed or in flight)."""
-        item = self._get(key)
-        status = text(item, "status")
-        if status in COMPLETED_STATUSES:
-            live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
-        elif status == STATUS_IN_FLIGHT:
-            live = number(item, "lease_expires_at") > now
-            stamp = text(item, "updated_at")
-        else:
-            return None
-        if not live:
-            return None
-        counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
-        return CachedScan(
-            key=key,
-            status=status or "",
-            when=iso(stamp or text(item, "updated_at")),
-            build_id=text(item, "build_id"),
-            report_uri=text(item, "report_uri"),
-            counts={k: int(number(counts, k)) for k in counts},
-            vulnerability_data=item.get("vuln_data", {}).get("BOOL") is not False,
-        )
+        return _live(key, self._get(key), now)
+
+    def last_scan(self, key: str, now: float) -> CachedScan | None:
+        """As `lookup`, but a scan that ended in `error` is answered too (it never suppresses a
+        build, so `lookup` hides it): the gate answers it per GATE_ON_ERROR."""
+        return _last(key, self._get(key), now)
+
+    def last_scans(self, keys: list[str], now: float) -> dict[str, CachedScan | None]:
+        """`last_scan` for many keys, in BatchGetItem calls of up to 100 keys."""
+        unique = list(dict.fromkeys(keys))
+        items: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(unique), BATCH_LIMIT):
+            items.update(self._get_many(unique[start : start + BATCH_LIMIT]))
+        return {key: _last(key, items.get(key, {}), now) for key in unique}
+
+
+def _last(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
+    if text(item, "status") == STATUS_ERROR:
+        return _scan(key, item, STATUS_ERROR, text(item, "completed_at"))
+    return _live(key, item, now)
+
+
+def _live(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
+    """The item while it suppresses a build: completed and unexpired, or leased in flight."""
+    status = text(item, "status")
+    if status in COMPLETED_STATUSES:
+        live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
+    elif status == STATUS_IN_FLIGHT:
+        live = number(item, "lease_expires_at") > now
+        stamp = text(item, "updated_at")
+    else:
+        return None
+    if not live:
+        return None
+    return _scan(key, item, status or "", stamp)
+
+
+def _scan(key: str, item: dict[str, Any], status: str, stamp: str | None) -> CachedScan:
+    counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
+    vuln = item.get("vuln_data")
+    return CachedScan(
+        key=key,
+        status=status,
+        when=iso(stamp or text(item, "updated_at")),
+        build_id=text(item, "build_id"),
+        report_uri=text(item, "report_uri"),
+        counts={k: int(number(counts, k)) for k in counts if isinstance(k, str)},
+        vulnerability_data=not (isinstance(vuln, dict) and vuln.get("BOOL") is False),
+        completed_at=number(item, "completed_at"),
+    )
