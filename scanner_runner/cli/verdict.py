@@ -105,6 +105,7 @@ def verdict(
     if start:
         starter = Starter(settings, CodeBuildLauncher(session.client("codebuild")))
     where = Destination(account, session.region_name, resource)
+    since = time.time()  # a scan that errored before this is scanned again (with --start)
 
     def ask(first: bool) -> list[GateVerdict]:
         return evaluate(
@@ -115,6 +116,7 @@ def verdict(
             breakglass=breakglass,
             starter=starter if first else None,
             destination=where,
+            since=since,
         )
 
     try:
