@@ -39,7 +39,7 @@ ADAPTER = "codedeploy-hook"
 POLL_SECONDS = 15.0
 MARGIN_SECONDS = 20.0  # kept back from the Lambda's own timeout to report the status
 MESSAGE_LIMIT = 4000
-_ID_RE = re.compile(r"^[\w-]{1,200}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9+/=_-]{1,2000}$")
 _STATUS = {PASS: "Succeeded", FAIL: "Failed"}
 _YAML_FIELD = r"^\s*{}\s*:\s*[\"']?([\w$.:/-]{{1,140}})[\"']?\s*$"
 
