@@ -86,7 +86,7 @@ def describe(status: str, verdicts: Sequence[GateVerdict], gate: GateSettings) -
 def final(adapter: str, subject: str, settled: Settled) -> Settled:
     """The single place an adapter's decision becomes final (pass or fail, never wait): it is
     logged here, and here is where a "Gate Decision" event is to be published."""
-    log.warning(
+    log.info(
         json.dumps(
             {
                 "gate_decision": settled.status,

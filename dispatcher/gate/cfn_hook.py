@@ -35,6 +35,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.logs import configure
 
 ADAPTER = "cfn-hook"
 MAX_ROUNDS = 3  # CloudFormation invokes a hook at most this often for one resource
@@ -138,4 +139,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 @functools.cache
 def _runtime(account: str | None) -> HookRuntime:
     """Built on the first invocation of an execution environment, then reused."""
-    return from_env(os.environ, boto3.session.Session(), account)
+    run = from_env(os.environ, boto3.session.Session(), account)
+    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
+    return run

@@ -34,6 +34,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.logs import configure
 
 ADAPTER = "codedeploy-hook"
 POLL_SECONDS = 15.0
@@ -198,4 +199,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 @functools.cache
 def _runtime(account: str | None) -> HookRuntime:
     """Built on the first invocation of an execution environment, then reused."""
-    return from_env(os.environ, boto3.session.Session(), account)
+    run = from_env(os.environ, boto3.session.Session(), account)
+    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
+    return run

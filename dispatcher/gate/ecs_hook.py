@@ -35,6 +35,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.logs import configure
 
 ADAPTER = "ecs-hook"
 FIRST_SEEN = "deployscanFirstSeen"  # the key this hook adds to hookDetails
@@ -133,4 +134,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 @functools.cache
 def _runtime(account: str | None) -> HookRuntime:
     """Built on the first invocation of an execution environment, then reused."""
-    return from_env(os.environ, boto3.session.Session(), account)
+    run = from_env(os.environ, boto3.session.Session(), account)
+    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
+    return run
