@@ -103,30 +103,6 @@ class AwsResolver:
         answer: FunctionImage = self._answers[key]
         return answer
 
-    def service_revision(
-        self, account: str | None, region: str | None, arn: str
-    ) -> tuple[ContainerImage, ...]:
-        """`ecs:DescribeServiceRevisions` for one revision: its containers' images and the
-        digests ECS resolved (often none yet before the revision's first task starts)."""
-        client = self._client("ecs", account, region)
-        response = self._call(
-            f"ecs:DescribeServiceRevisions {arn[:160]}",
-            client.describe_service_revisions,
-            serviceRevisionArns=[arn],
-        )
-        revisions = [r for r in items(response, "serviceRevisions") if isinstance(r, dict)]
-        if not revisions:
-            failures = [f for f in items(response, "failures") if isinstance(f, dict)]
-            why = text(failures[0], "reason") if failures else None
-            raise LookupFailed(
-                f"ecs:DescribeServiceRevisions: {why or 'no revision'}", retryable=False
-            )
-        return tuple(
-            ContainerImage(c.get("image"), text(c, "containerName"), c.get("imageDigest"))
-            for c in items(revisions[0], "containerImages")
-            if isinstance(c, dict)
-        )
-
     def image_digest(self, image: ImageRef) -> str | None:
         """`ecr:DescribeImages` for a private ECR tag; None when ECR does not know the tag."""
         if image.ecr is None or image.tag is None:
@@ -171,6 +147,11 @@ class AwsResolver:
                 self._answers.setdefault(by_digest, detail)
         answer: dict[str, Any] = self._answers[key]
         return answer
+
+    def client(self, service: str, account: str | None, region: str | None) -> Any:
+        """A `service` client in `account` and `region`: through the read-only role when the
+        account is not this one (`LookupFailed` when it cannot be had)."""
+        return self._client(service, account, region)
 
     def _client(self, service: str, account: str | None, region: str | None) -> Any:
         if region is not None and not REGION_RE.match(region):

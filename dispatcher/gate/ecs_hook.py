@@ -34,6 +34,7 @@ from dispatcher.gate.answer import (
 )
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
+from dispatcher.gate.revision import revision_images
 from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
 from dispatcher.logs import configure
 
@@ -94,7 +95,7 @@ def answer(payload: object, run: HookRuntime) -> dict[str, Any]:
 def _decide(payload: object, run: HookRuntime, seen: float) -> Settled:
     event = EcsHookEvent.parse(payload)
     resolver = run.resolver()
-    containers = resolver.service_revision(event.account, event.region, event.revision_arn)
+    containers = revision_images(resolver, event.account, event.region, event.revision_arn)
     if not containers:
         raise EventError(f"service revision {event.revision_arn} lists no container image")
     gathered = gather(((c.image, c.digest) for c in containers), resolver, run.gate)
