@@ -33,6 +33,7 @@ from dispatcher.gate.runtime import AllowList, HookRuntime
 from dispatcher.gate.settings import GateSettings
 from dispatcher.imageref import ImageRef
 from dispatcher.scancache import ScanCacheTable, cache_key
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.scanitems import Verdict
 from dispatcher.settings import Settings
 from tests.dispatcher.conftest import create_table
@@ -110,7 +111,7 @@ def runtime(items: dict[str, dict[str, Any]]) -> HookRuntime:
     settings = Settings(project_name="deployscan-scan", cache_table=TABLE, region=REGION)
     return HookRuntime(
         gate=GateSettings(mode="enforce", scanner="qscanner"),
-        cache=ScanCacheTable(StaticDynamoDB(items), TABLE),
+        cache=GateCacheTable(StaticDynamoDB(items), TABLE),
         starter=Starter(settings, RefusingLauncher()),
         session=Session({"ecs": StaticEcs()}),
         allow_list=AllowList("", lambda _: ()),

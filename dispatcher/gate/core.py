@@ -15,7 +15,8 @@ from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict, decide, on_error
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import Launcher
-from dispatcher.scancache import STATUS_ERROR, ScanCacheTable, cache_key
+from dispatcher.scancache import STATUS_ERROR, cache_key
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.settings import Settings
 from dispatcher.tiers import choose_tier
 
@@ -43,7 +44,7 @@ class Starter:
 def evaluate(
     images: Sequence[ImageRef],
     gate: GateSettings,
-    cache: ScanCacheTable,
+    cache: GateCacheTable,
     clock: Callable[[], float],
     *,
     breakglass: Iterable[BreakGlass] = (),
@@ -85,7 +86,7 @@ def evaluate(
 def _start(
     image: ImageRef,
     verdict: GateVerdict,
-    cache: ScanCacheTable,
+    cache: GateCacheTable,
     clock: Callable[[], float],
     starter: Starter,
     *,

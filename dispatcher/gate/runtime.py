@@ -16,7 +16,7 @@ from dispatcher.gate.verdict import GateVerdict
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
-from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.settings import Settings
 
 ALLOW_LIST_SECONDS = 60.0  # a break-glass entry added during an incident counts within a minute
@@ -47,7 +47,7 @@ class HookRuntime:
     """One gate Lambda's long-lived parts; `session` is its own boto3 session (or a fake)."""
 
     gate: GateSettings
-    cache: ScanCacheTable
+    cache: GateCacheTable
     starter: Starter | None
     session: Any
     allow_list: AllowList
@@ -99,7 +99,7 @@ def from_env(env: Mapping[str, str], session: Any, home_account: str | None = No
     allow_list = AllowList(gate.breakglass_source, lambda src: load_breakglass(src, s3=s3, ssm=ssm))
     return HookRuntime(
         gate=gate,
-        cache=ScanCacheTable(session.client("dynamodb"), settings.cache_table),
+        cache=GateCacheTable(session.client("dynamodb"), settings.cache_table),
         starter=Starter(settings, CodeBuildLauncher(session.client("codebuild"))),
         session=session,
         allow_list=allow_list,

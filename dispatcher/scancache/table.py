@@ -15,8 +15,6 @@ STATUS_FAILED = "failed"
 STATUS_ERROR = "error"
 COMPLETED_STATUSES = frozenset({STATUS_PASSED, STATUS_FAILED})
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-_BATCH_ROUNDS = 3
-BATCH_LIMIT = 100  # keys per BatchGetItem
 _N = {
     "#pk": PARTITION_KEY,
     "#exp": TTL_ATTRIBUTE,
@@ -55,30 +53,6 @@ class Table:
             ) from exc
         item = response.get("Item")
         return item if isinstance(item, dict) else {}
-
-    def _get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """key -> item for up to 100 keys in one BatchGetItem (consistent); absent keys are
-        missing from the answer. Unprocessed keys are asked again a few times."""
-        found: dict[str, dict[str, Any]] = {}
-        wanted = [{PARTITION_KEY: {"S": key}} for key in dict.fromkeys(keys)]
-        for _ in range(_BATCH_ROUNDS):
-            if not wanted:
-                return found
-            request = {self._table: {"Keys": wanted, "ConsistentRead": True}}
-            try:
-                response = self._client.batch_get_item(RequestItems=request)
-            except Exception as exc:  # botocore errors, wrapped once at this seam
-                raise CacheError(
-                    f"cannot read the scan cache {self._table}: {aws_error_code(exc)}"
-                ) from exc
-            for item in response.get("Responses", {}).get(self._table, []):
-                key = item.get(PARTITION_KEY, {}).get("S") if isinstance(item, dict) else None
-                if isinstance(key, str):
-                    found[key] = item
-            wanted = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
-        if wanted:
-            raise CacheError(f"the scan cache {self._table} left {len(wanted)} key(s) unread")
-        return found
 
     def _update(
         self, key: str, expression: str, condition: str, values: dict[str, Any]

@@ -6,7 +6,6 @@ from typing import Any
 
 from dispatcher.ddbvalues import iso, number, text
 from dispatcher.scancache.table import (
-    BATCH_LIMIT,
     COMPLETED_STATUSES,
     PARTITION_KEY,
     STATUS_ERROR,
@@ -58,18 +57,11 @@ class Verdicts(Table):
     def last_scan(self, key: str, now: float) -> CachedScan | None:
         """As `lookup`, but a scan that ended in `error` is answered too (it never suppresses a
         build, so `lookup` hides it): the gate answers it per GATE_ON_ERROR."""
-        return _last(key, self._get(key), now)
-
-    def last_scans(self, keys: list[str], now: float) -> dict[str, CachedScan | None]:
-        """`last_scan` for many keys, in BatchGetItem calls of up to 100 keys."""
-        unique = list(dict.fromkeys(keys))
-        items: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(unique), BATCH_LIMIT):
-            items.update(self._get_many(unique[start : start + BATCH_LIMIT]))
-        return {key: _last(key, items.get(key, {}), now) for key in unique}
+        return read_last(key, self._get(key), now)
 
 
-def _last(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
+def read_last(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
+    """`last_scan`'s answer for an item already read (empty: none)."""
     if text(item, "status") == STATUS_ERROR:
         return _scan(key, item, STATUS_ERROR, text(item, "completed_at"))
     return _live(key, item, now)

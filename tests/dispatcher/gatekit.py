@@ -16,6 +16,7 @@ from dispatcher.gate.runtime import AllowList, HookRuntime
 from dispatcher.gate.settings import GateSettings
 from dispatcher.imageref import ImageRef
 from dispatcher.scancache import ScanCacheTable, cache_key
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.scanitems import Verdict
 from tests.dispatcher.conftest import (
     ACCOUNT,
@@ -75,7 +76,7 @@ def runtime(
     clock = clock or Clock()
     return HookRuntime(
         gate=gate,
-        cache=ScanCacheTable(dynamodb, TABLE),
+        cache=GateCacheTable(dynamodb, TABLE),
         starter=Starter(settings(region=REGION), launcher or RecordingLauncher()),
         session=Session(clients),
         allow_list=AllowList("ssm:/test" if breakglass else "", lambda _: breakglass),
