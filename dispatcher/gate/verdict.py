@@ -74,11 +74,12 @@ def decide(
         build = cached.build_id or "starting"
         return _answer(image, "pending", f"scan in progress (build {build})", settings, uri)
     counts = ", ".join(f"{k} {n}" for k, n in sorted(cached.counts.items()) if n)
+    why = f": {cached.reason}" if cached.reason else ""
     if cached.status == STATUS_PASSED:
-        return _answer(image, "allow", f"scan passed {cached.when}", settings, uri)
+        return _answer(image, "allow", f"scan passed {cached.when}{why}", settings, uri)
     if cached.status == STATUS_FAILED:
         detail = f"scan failed the policy {cached.when}" + (f" ({counts})" if counts else "")
-        return _answer(image, "deny", detail, settings, uri)
+        return _answer(image, "deny", detail + why, settings, uri)
     problem = f"scan status {cached.status or 'missing'}"
     if cached.status == STATUS_ERROR:
         problem = f"the last scan ended in error {cached.when} (build {cached.build_id or '-'})"

@@ -33,13 +33,14 @@ class Verdicts(Table):
             ":build": {"S": verdict.build_id or "local"},
             ":image": {"S": verdict.image[:1024]},
             ":vd": {"BOOL": verdict.vulnerability_data},
+            ":rsn": {"S": verdict.reason[:1000] or "-"},
         }
         tier = ", #tier = :tier" if verdict.compute_tier else ""
         if tier:
             values[":tier"] = {"S": verdict.compute_tier}
         expression = (
             "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
-            f"#upd = :now, #bid = :build, #img = :image, #vd = :vd{tier} REMOVE #lease"
+            f"#upd = :now, #bid = :build, #img = :image, #vd = :vd, #rsn = :rsn{tier} REMOVE #lease"
         )
         self._write(
             "UpdateItem",
@@ -94,4 +95,5 @@ def _scan(key: str, item: dict[str, Any], status: str, stamp: str | None) -> Cac
         counts={k: int(number(counts, k)) for k in counts if isinstance(k, str)},
         vulnerability_data=not (isinstance(vuln, dict) and vuln.get("BOOL") is False),
         completed_at=number(item, "completed_at"),
+        reason=(text(item, "reason") or "").removeprefix("-")[:1000],
     )

@@ -61,6 +61,15 @@ def test_a_failed_scan_denies_with_its_counts(cache: GateCacheTable) -> None:
     assert "critical 2" in answer.reason
 
 
+def test_a_denial_repeats_the_policy_reason(cache: GateCacheTable) -> None:
+    why = "deny list: 1 denied package(s) (xz-utils 5.6.1-1: xz backdoor (CVE-2024-3094))"
+    verdict = Verdict("failed", str(IMAGE), "b-2", "s3://r/report.json", {}, reason=why)
+    cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=3600)
+    answer = one(cache)
+    assert answer.outcome == "deny"
+    assert answer.reason.endswith(why)
+
+
 def test_audit_mode_never_denies_but_says_it_would(
     cache: GateCacheTable, caplog: pytest.LogCaptureFixture
 ) -> None:
