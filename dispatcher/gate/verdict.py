@@ -64,8 +64,11 @@ def decide(
         if entry.covers(image, now):
             log.warning("break-glass allow for %s: %s", str(image)[:300], entry.reason)
             return _answer(image, "allow", f"break-glass: {entry.reason}", settings)
-    if cached is None or (settings.scanner == QSCANNER and not cached.vulnerability_data):
-        # With QScanner configured, an inventory-only record does not count as scanned.
+    inventory_only = cached is not None and not cached.vulnerability_data
+    completed = cached is not None and cached.status in (STATUS_PASSED, STATUS_FAILED)
+    if cached is None or (settings.scanner == QSCANNER and inventory_only and completed):
+        # With QScanner configured, an inventory-only verdict does not count as scanned (an
+        # error or a running scan has no vulnerability data either way: not this rule's case).
         never = "never scanned (or the scan expired)"
         reason = never if cached is None else "only an inventory-only scan; QScanner is configured"
         return _answer(image, "unknown", reason, settings)

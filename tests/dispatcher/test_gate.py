@@ -208,3 +208,13 @@ def test_an_inventory_only_record_does_not_count_with_qscanner(cache: GateCacheT
     answer = one(cache)
     assert answer.outcome == "unknown"
     assert "inventory-only" in answer.reason
+
+
+def test_a_scan_error_without_vulnerability_data_is_an_error_with_qscanner(
+    cache: GateCacheTable,
+) -> None:
+    verdict = Verdict("error", str(IMAGE), "b-3", vulnerability_data=False)
+    cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=0)
+    answer = one(cache, since=NOW - 120)
+    assert answer.outcome == "deny"
+    assert "the last scan ended in error" in answer.reason
