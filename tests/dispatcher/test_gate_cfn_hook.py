@@ -202,3 +202,15 @@ def test_a_hostile_payload_is_answered_never_raised(dynamodb: Any, event: Any) -
     assert launcher.requests == []
     if response["hookStatus"] == "FAILED":
         assert "GATE_ON_ERROR=deny" in response["message"]
+
+
+def test_the_lambda_handler_answers_even_when_misconfigured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SCAN_CACHE_TABLE", raising=False)
+    monkeypatch.setenv("GATE_MODE", "enforce")
+    cfn_hook._runtime.cache_clear()
+    response = cfn_hook.handler(payload("gate-cfn-hook-function.json"), None)
+    assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InternalFailure")
+    assert response["clientRequestToken"] == "c3a1e5f7-2b4d-4c6e-8f0a-1b3d5f7a9c2e"
+    assert "misconfigured" in response["message"]

@@ -274,3 +274,16 @@ def test_a_refused_report_is_said_not_raised(dynamodb: Any, image: str) -> None:
     response = codedeploy_hook.answer(payload("gate-codedeploy-hook.json"), run, deadline=NOW + 900)
     assert (response["status"], response["reported"]) == ("Succeeded", False)
     assert "LifecycleEventAlreadyCompletedException" in response["message"]
+
+
+def test_the_lambda_handler_answers_even_when_misconfigured(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCAN_PROJECT_NAME", raising=False)
+    monkeypatch.setenv("GATE_MODE", "enforce")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    codedeploy_hook._runtime.cache_clear()
+    response = codedeploy_hook.handler(payload("gate-codedeploy-hook.json"), None)
+    assert (response["status"], response["reported"]) == ("Failed", False)
+    assert "misconfigured" in response["message"] and "not reported" in response["message"]
