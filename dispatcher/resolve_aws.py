@@ -148,6 +148,11 @@ class AwsResolver:
         answer: dict[str, Any] = self._answers[key]
         return answer
 
+    def client(self, service: str, account: str | None, region: str | None) -> Any:
+        """A `service` client in `account` and `region`: through the read-only role when the
+        account is not this one (`LookupFailed` when it cannot be had)."""
+        return self._client(service, account, region)
+
     def _client(self, service: str, account: str | None, region: str | None) -> Any:
         if region is not None and not REGION_RE.match(region):
             raise LookupFailed(f"not a region: {region[:40]!r}", retryable=False)

@@ -44,6 +44,7 @@ class Verdict:
     counts: Mapping[str, int] = field(default_factory=dict)
     compute_tier: str = ""  # the tier the scan ran on, when known
     vulnerability_data: bool = True  # False: an inventory-only scan (syft)
+    reason: str = ""  # the policy's reason (what the deploy gate repeats), when known
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,5 @@ class CachedScan:
     report_uri: str | None
     counts: Mapping[str, int] = field(default_factory=dict)
     vulnerability_data: bool = True  # False: the scan was inventory-only
+    completed_at: float = 0.0  # epoch seconds the scan finished (0: in flight or unknown)
+    reason: str = ""  # the policy's reason, when the scan recorded one

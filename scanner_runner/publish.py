@@ -212,6 +212,7 @@ def publish(
             counts=report.summary,
             compute_tier=report.trigger.compute_tier,
             vulnerability_data=report.vulnerability_data,
+            reason=report.policy.reason,
         )
         table = ScanCacheTable(clients.dynamodb, targets.table)
         for cache_key in dict.fromkeys(cache_keys):

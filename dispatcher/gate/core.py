@@ -15,7 +15,8 @@ from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict, decide, on_error
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import Launcher
-from dispatcher.scancache import ScanCacheTable, cache_key
+from dispatcher.scancache import STATUS_ERROR, cache_key
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.settings import Settings
 from dispatcher.tiers import choose_tier
 
@@ -43,21 +44,38 @@ class Starter:
 def evaluate(
     images: Sequence[ImageRef],
     gate: GateSettings,
-    cache: ScanCacheTable,
+    cache: GateCacheTable,
     clock: Callable[[], float],
     *,
     breakglass: Iterable[BreakGlass] = (),
     starter: Starter | None = None,
     destination: Destination = Destination(),
+    since: float | None = None,
 ) -> list[GateVerdict]:
-    """One verdict per image; with a `starter`, an image never scanned gets its scan started."""
+    """One verdict per image; with a `starter`, an image never scanned gets its scan started.
+
+    A scan that ended in error before `since` (when the deploy was first seen; None: always) is
+    scanned again and the image waits for it; an error recorded since is answered per
+    GATE_ON_ERROR, so one deploy retries a failed scan once, never in a loop.
+    """
     allow_list = tuple(breakglass)
     answers = []
+    try:
+        records = cache.last_scans([cache_key(image) for image in images], clock())
+    except CacheError as exc:
+        return [on_error(image, str(exc), gate) for image in images]
     for image in images:
         now = clock()
         try:
-            verdict = decide(image, cache.lookup(cache_key(image), now), gate, now, allow_list)
-            if verdict.outcome == "unknown" and starter is not None:
+            cached = records[cache_key(image)]
+            verdict = decide(image, cached, gate, now, allow_list)
+            retry = (
+                cached is not None
+                and cached.status == STATUS_ERROR
+                and (since is None or cached.completed_at < since)
+                and not any(entry.covers(image, now) for entry in allow_list)
+            )
+            if starter is not None and (verdict.outcome == "unknown" or retry):
                 verdict = _start(image, verdict, cache, clock, starter, where=destination)
         except CacheError as exc:
             verdict = on_error(image, str(exc), gate)
@@ -68,13 +86,14 @@ def evaluate(
 def _start(
     image: ImageRef,
     verdict: GateVerdict,
-    cache: ScanCacheTable,
+    cache: GateCacheTable,
     clock: Callable[[], float],
     starter: Starter,
     *,
     where: Destination,
 ) -> GateVerdict:
-    """Start the scan through the executor's lease and launch; the verdict becomes pending."""
+    """Start the scan through the executor's lease and launch; the verdict becomes pending
+    (when nothing could be started, `verdict` stands)."""
     tiers = starter.settings.tiers
     tier = choose_tier(tiers, registry=image.registry).tier
     ecr = image.ecr
@@ -92,10 +111,13 @@ def _start(
     origin = m.Origin(f"gate-{cache_key(image)}", request.trigger, where.account, where.region)
     build = m.Build(origin, cache_key(image), str(image), request)
     [outcome] = execute([build], starter.settings, cache, starter.launcher, clock)
+    before = "the last scan ended in error; " if verdict.outcome != "unknown" else ""
     if isinstance(outcome, m.Started):
-        reason = f"scan started (build {outcome.build_id})"
+        reason = f"{before}scan started (build {outcome.build_id})"
     elif outcome.reason in (m.ALREADY_SCANNED, m.SCAN_IN_PROGRESS):
-        reason = f"{outcome.reason}: another caller holds the scan"
+        reason = f"{before}{outcome.reason}: another caller holds the scan"
+    elif verdict.outcome != "unknown":
+        return verdict
     else:
         reason = f"{verdict.reason}; scan not started: {outcome.reason}"
         return GateVerdict(verdict.image, "unknown", reason, None, verdict.vulnerability_data)

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from dispatcher.gate.breakglass import BreakGlass
 from dispatcher.gate.settings import ALLOW, QSCANNER, GateSettings
 from dispatcher.imageref import ImageRef
-from dispatcher.scancache import STATUS_FAILED, STATUS_IN_FLIGHT, STATUS_PASSED, CachedScan
+from dispatcher.scancache import (
+    STATUS_ERROR,
+    STATUS_FAILED,
+    STATUS_IN_FLIGHT,
+    STATUS_PASSED,
+    CachedScan,
+)
 
 OUTCOMES = ("allow", "deny", "pending", "unknown")
 log = logging.getLogger(__name__)
@@ -58,8 +64,11 @@ def decide(
         if entry.covers(image, now):
             log.warning("break-glass allow for %s: %s", str(image)[:300], entry.reason)
             return _answer(image, "allow", f"break-glass: {entry.reason}", settings)
-    if cached is None or (settings.scanner == QSCANNER and not cached.vulnerability_data):
-        # With QScanner configured, an inventory-only record does not count as scanned.
+    inventory_only = cached is not None and not cached.vulnerability_data
+    completed = cached is not None and cached.status in (STATUS_PASSED, STATUS_FAILED)
+    if cached is None or (settings.scanner == QSCANNER and inventory_only and completed):
+        # With QScanner configured, an inventory-only verdict does not count as scanned (an
+        # error or a running scan has no vulnerability data either way: not this rule's case).
         never = "never scanned (or the scan expired)"
         reason = never if cached is None else "only an inventory-only scan; QScanner is configured"
         return _answer(image, "unknown", reason, settings)
@@ -68,18 +77,25 @@ def decide(
         build = cached.build_id or "starting"
         return _answer(image, "pending", f"scan in progress (build {build})", settings, uri)
     counts = ", ".join(f"{k} {n}" for k, n in sorted(cached.counts.items()) if n)
+    why = f": {cached.reason}" if cached.reason else ""
     if cached.status == STATUS_PASSED:
-        return _answer(image, "allow", f"scan passed {cached.when}", settings, uri)
+        return _answer(image, "allow", f"scan passed {cached.when}{why}", settings, uri)
     if cached.status == STATUS_FAILED:
         detail = f"scan failed the policy {cached.when}" + (f" ({counts})" if counts else "")
-        return _answer(image, "deny", detail, settings, uri)
-    return on_error(image, f"scan status {cached.status or 'missing'}", settings)
+        return _answer(image, "deny", detail + why, settings, uri)
+    problem = f"scan status {cached.status or 'missing'}"
+    if cached.status == STATUS_ERROR:
+        problem = f"the last scan ended in error {cached.when} (build {cached.build_id or '-'})"
+    return on_error(image, problem, settings, uri)
 
 
-def on_error(image: ImageRef | str, problem: str, settings: GateSettings) -> GateVerdict:
+def on_error(
+    image: ImageRef | str, problem: str, settings: GateSettings, report_uri: str | None = None
+) -> GateVerdict:
     """The verdict when the gate could not find out (GATE_ON_ERROR decides)."""
     outcome = "allow" if settings.on_error == ALLOW else "deny"
-    return _answer(image, outcome, f"{problem}; GATE_ON_ERROR={settings.on_error}", settings)
+    reason = f"{problem}; GATE_ON_ERROR={settings.on_error}"
+    return _answer(image, outcome, reason, settings, report_uri)
 
 
 def on_timeout(verdict: GateVerdict, settings: GateSettings) -> GateVerdict:

@@ -11,6 +11,7 @@ digest is known, else `ref#<normalised reference>`. Attributes:
                     the completion time, so the next deploy rescans.
   image, build_id, updated_at, completed_at, report_uri, counts {critical, high, ...}, vuln_data
   compute_tier      lambda | ec2: where the build runs (or ran); dispatcher/tiers.py reads it
+  reason            the policy's reason for a finished scan (the deploy gate repeats it)
 One more item per scan project, `line#<project>`: its capacity line of SQS messages waiting for a
 free build slot (dispatcher/execute.py).
   line_oldest  epoch ms (SentTimestamp) of the oldest message StartBuild refused for capacity

@@ -29,6 +29,7 @@ _N = {
     "#cnt": "counts",
     "#tier": "compute_tier",
     "#vd": "vuln_data",
+    "#rsn": "reason",
     "#old": "line_oldest",
     "#end": "line_end",
 }

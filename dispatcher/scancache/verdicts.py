@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dispatcher.ddbvalues import iso, number, text
 from dispatcher.scancache.table import (
     COMPLETED_STATUSES,
     PARTITION_KEY,
+    STATUS_ERROR,
     STATUS_IN_FLIGHT,
     TTL_ATTRIBUTE,
     Table,
@@ -30,13 +33,14 @@ class Verdicts(Table):
             ":build": {"S": verdict.build_id or "local"},
             ":image": {"S": verdict.image[:1024]},
             ":vd": {"BOOL": verdict.vulnerability_data},
+            ":rsn": {"S": verdict.reason[:1000] or "-"},
         }
         tier = ", #tier = :tier" if verdict.compute_tier else ""
         if tier:
             values[":tier"] = {"S": verdict.compute_tier}
         expression = (
             "SET #st = :status, #exp = :expires, #cnt = :counts, #uri = :uri, #done = :now, "
-            f"#upd = :now, #bid = :build, #img = :image, #vd = :vd{tier} REMOVE #lease"
+            f"#upd = :now, #bid = :build, #img = :image, #vd = :vd, #rsn = :rsn{tier} REMOVE #lease"
         )
         self._write(
             "UpdateItem",
@@ -49,24 +53,47 @@ class Verdicts(Table):
 
     def lookup(self, key: str, now: float) -> CachedScan | None:
         """The item for `key` while it still suppresses a build (completed or in flight)."""
-        item = self._get(key)
-        status = text(item, "status")
-        if status in COMPLETED_STATUSES:
-            live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
-        elif status == STATUS_IN_FLIGHT:
-            live = number(item, "lease_expires_at") > now
-            stamp = text(item, "updated_at")
-        else:
-            return None
-        if not live:
-            return None
-        counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
-        return CachedScan(
-            key=key,
-            status=status or "",
-            when=iso(stamp or text(item, "updated_at")),
-            build_id=text(item, "build_id"),
-            report_uri=text(item, "report_uri"),
-            counts={k: int(number(counts, k)) for k in counts},
-            vulnerability_data=item.get("vuln_data", {}).get("BOOL") is not False,
-        )
+        return _live(key, self._get(key), now)
+
+    def last_scan(self, key: str, now: float) -> CachedScan | None:
+        """As `lookup`, but a scan that ended in `error` is answered too (it never suppresses a
+        build, so `lookup` hides it): the gate answers it per GATE_ON_ERROR."""
+        return read_last(key, self._get(key), now)
+
+
+def read_last(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
+    """`last_scan`'s answer for an item already read (empty: none)."""
+    if text(item, "status") == STATUS_ERROR:
+        return _scan(key, item, STATUS_ERROR, text(item, "completed_at"))
+    return _live(key, item, now)
+
+
+def _live(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
+    """The item while it suppresses a build: completed and unexpired, or leased in flight."""
+    status = text(item, "status")
+    if status in COMPLETED_STATUSES:
+        live, stamp = number(item, TTL_ATTRIBUTE) > now, text(item, "completed_at")
+    elif status == STATUS_IN_FLIGHT:
+        live = number(item, "lease_expires_at") > now
+        stamp = text(item, "updated_at")
+    else:
+        return None
+    if not live:
+        return None
+    return _scan(key, item, status or "", stamp)
+
+
+def _scan(key: str, item: dict[str, Any], status: str, stamp: str | None) -> CachedScan:
+    counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
+    vuln = item.get("vuln_data")
+    return CachedScan(
+        key=key,
+        status=status,
+        when=iso(stamp or text(item, "updated_at")),
+        build_id=text(item, "build_id"),
+        report_uri=text(item, "report_uri"),
+        counts={k: int(number(counts, k)) for k in counts if isinstance(k, str)},
+        vulnerability_data=not (isinstance(vuln, dict) and vuln.get("BOOL") is False),
+        completed_at=number(item, "completed_at"),
+        reason=(text(item, "reason") or "").removeprefix("-")[:1000],
+    )

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "start-build": "scanner_runner.cli.build:start_build",
     "demo": "scanner_runner.cli.demo:demo",
     "verdict": "scanner_runner.cli.verdict:verdict",
+    "gate": "scanner_runner.cli.gate:gate",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -29,6 +30,7 @@ SHORT_HELP: dict[str, str] = {
     "start-build": "Start a scan build in CodeBuild by hand.",
     "demo": "Run the whole flow on this machine with embedded defaults.",
     "verdict": "The deploy gate's allow/deny answer for images, from the scan cache.",
+    "gate": "What a gate hook Lambda answers for a payload (ECS, CloudFormation, CodeDeploy).",
 }
 
 

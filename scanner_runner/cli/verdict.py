@@ -23,7 +23,7 @@ from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import CodeBuildLauncher
-from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.settings import Settings
 
 Ask = Callable[[bool], list[GateVerdict]]
@@ -100,11 +100,12 @@ def verdict(
         )
     except SettingsError as exc:
         _fail(str(exc), ExitCode.ERROR)
-    cache = ScanCacheTable(session.client("dynamodb"), settings.cache_table)
+    cache = GateCacheTable(session.client("dynamodb"), settings.cache_table)
     starter = None
     if start:
         starter = Starter(settings, CodeBuildLauncher(session.client("codebuild")))
     where = Destination(account, session.region_name, resource)
+    since = time.time()  # a scan that errored before this is scanned again (with --start)
 
     def ask(first: bool) -> list[GateVerdict]:
         return evaluate(
@@ -115,6 +116,7 @@ def verdict(
             breakglass=breakglass,
             starter=starter if first else None,
             destination=where,
+            since=since,
         )
 
     try:

@@ -61,6 +61,28 @@ PLATFORM: dict[str, dict[str, str]] = {
     "ScanAccessRole": dict.fromkeys(
         ECR_REGISTRY_API, "the hub's build pulls member images over the registry HTTP API"
     ),
+    "GateRole": {
+        "logs:CreateLogStream": "the Lambda runtime writes the hooks' log",
+        "logs:PutLogEvents": "the Lambda runtime writes the hooks' log",
+    },
+    "GateCodeDeployRole": {
+        "logs:CreateLogStream": "the Lambda runtime writes the hook's log",
+        "logs:PutLogEvents": "the Lambda runtime writes the hook's log",
+    },
+    "GateEcsHookInvokeRole": {
+        "lambda:InvokeFunction": "ECS invokes the lifecycle hook as this role (no code of ours)",
+    },
+    "GateCfnHookRole": {
+        "lambda:InvokeFunction": "CloudFormation invokes the Lambda hook as this role",
+    },
+    "GateForwarderRole": {
+        "logs:CreateLogStream": "the Lambda runtime writes the forwarder's log",
+        "logs:PutLogEvents": "the Lambda runtime writes the forwarder's log",
+        "lambda:InvokeFunction": "the template's inline forwarder invokes the hub's ECS hook",
+    },
+    "SpokeGateInvokeRole": {
+        "lambda:InvokeFunction": "ECS invokes the member account's hook as this role",
+    },
 }
 
 
@@ -101,9 +123,23 @@ ROLES = {
                 closure("scanner_runner.registry.credentials")[
                     "scanner_runner.registry.credentials"
                 ],
+                # The gate reads a member account's service revision through this role.
+                closure("dispatcher.gate.revision")["dispatcher.gate.revision"],
             ]
         ),
     ),
+    # The ECS lifecycle hook and the CloudFormation hook share one role.
+    "GateRole": (
+        "scanner",
+        lambda: _calls(["dispatcher.gate.ecs_hook", "dispatcher.gate.cfn_hook"]),
+    ),
+    "GateCodeDeployRole": ("scanner", lambda: _calls(["dispatcher.gate.codedeploy_hook"])),
+    # Roles AWS services assume to invoke a hook: what they do is all PLATFORM.
+    "GateEcsHookInvokeRole": ("scanner", lambda: calls_in([])),
+    "GateCfnHookRole": ("scanner", lambda: calls_in([])),
+    # The member account's forwarder is inline template code (tests/cfn/test_gate_forwarder.py).
+    "GateForwarderRole": ("account-spoke", lambda: calls_in([])),
+    "SpokeGateInvokeRole": ("account-spoke", lambda: calls_in([])),
 }
 
 
@@ -146,6 +182,7 @@ def test_not_aws_entries_are_still_needed() -> None:
 
 # IAM action names that are not API operation names.
 IAM_ONLY = {
+    "lambda:InvokeFunction": "IAM's name for Invoke",
     "s3:GetObjectVersion": "IAM's name for GetObject with a versionId",
     "codebuild:CreateReport": "permission-only: CodeBuild's own report upload",
     "codebuild:UpdateReport": "permission-only: CodeBuild's own report upload",

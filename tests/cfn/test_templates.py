@@ -101,8 +101,12 @@ def test_spoke_rules_forward_to_the_bus_with_their_role(
     ]["Statement"]
     assert statement["Action"] == "events:PutEvents"
     assert statement["Resource"] == {"Ref": bus}
-    # Only the queue-free spokes: nothing but rules and roles (plus the optional trail).
-    kinds = {r["Type"] for r in template["Resources"].values() if r.get("Condition") != "MakeTrail"}
+    # Only the queue-free spokes: nothing but rules and roles (plus the optional trail, and the
+    # optional deploy-gate hook forwarding to the hub).
+    optional = {"MakeTrail", "UseGate"}
+    kinds = {
+        r["Type"] for r in template["Resources"].values() if r.get("Condition") not in optional
+    }
     assert kinds == {"AWS::Events::Rule", "AWS::IAM::Role"}
 
 
@@ -128,6 +132,7 @@ def test_account_spoke_role_trusts_only_the_hub_roles(templates: dict[str, dict[
     arns = [a["Fn::Sub"] for a in trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]]
     assert sorted(a.rsplit("/", 1)[1] for a in arns) == [
         "${HubProjectName}-dispatcher",
+        "${HubProjectName}-gate",
         "${HubProjectName}-scan-build",
     ]
     assert role["Properties"]["RoleName"] == {"Ref": "CrossAccountRoleName"}
@@ -141,6 +146,7 @@ def test_hub_role_names_match_what_the_spoke_trusts(scanner: dict[str, Any]) -> 
     assert res["ScanBuildRole"]["Properties"]["RoleName"] == {
         "Fn::Sub": "${ProjectName}-scan-build"
     }
+    assert res["GateRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${ProjectName}-gate"}
 
 
 def test_report_bucket_is_locked_down(scanner: dict[str, Any]) -> None:

@@ -28,7 +28,9 @@ CACHE_ATTRIBUTES = (
     "in-flight",
     "vuln_data",
 )
-DYNAMODB_ITEM_CALLS = frozenset({"put_item", "update_item", "delete_item", "get_item", "query"})
+DYNAMODB_ITEM_CALLS = frozenset(
+    {"put_item", "update_item", "delete_item", "get_item", "query", "batch_get_item"}
+)
 
 
 def modules() -> Iterator[tuple[str, Path]]:

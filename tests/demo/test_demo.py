@@ -24,6 +24,13 @@ def test_quick_demo_runs_the_flow_and_cleans_up(tmp_path: Path) -> None:
     (row,) = [line for line in table if line.startswith("shop/checkout-api:2.3.1")][:1]
     # an inventory never reads like a clean vulnerability scan: no zero counts
     assert " passed (inventory only) " in row and " n/a " in row and "0/0/0/0/0" not in row
+    # The deploy gate step: the ECS hook waits for the scans, then lets the clean service
+    # through and blocks the one carrying the backdoored xz, naming the deny-listed packages.
+    assert "gate (ECS hook, enforce): service payments -> IN_PROGRESS: scan started" in out
+    gated = {line.split()[0]: line for line in table if " gate:ecs-hook " in line}
+    assert "deploy SUCCEEDED" in gated["shop/checkout-api:2.3.1"]
+    assert "deploy FAILED: deny list: 2 denied package(s)" in gated["shop/payments:4.2.0"]
+    assert "xz-utils-5.6.1" in out
     html = workdir / "reports" / "01-shop-checkout-api" / "report.html"
     assert html.is_file() and f"file://{html.resolve()}" in out
     assert "report in the emulated S3: s3://deployscan-reports-123456789012/reports/" in out
@@ -68,6 +75,8 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
     assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
     assert len(list((workdir / "reports").glob("*/report.html"))) == 4
+    gated = {line.split()[0]: line for line in table if " gate:ecs-hook " in line}
+    assert "deploy FAILED: " in gated["shop/payments:4.2.0"]
 
 
 def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def task_definition(arn: str, *images: str, platform: str | None = None) -> Task
 class CountingClient:
     """A boto3 DynamoDB client that counts item reads and writes, as AWS bills them."""
 
-    ITEM_CALLS = frozenset({"put_item", "update_item", "delete_item", "get_item"})
+    ITEM_CALLS = frozenset({"put_item", "update_item", "delete_item", "get_item", "batch_get_item"})
 
     def __init__(self, client: Any) -> None:
         self.client = client

@@ -15,30 +15,38 @@ from dispatcher.gate.breakglass import BreakGlass, load_breakglass, parse_breakg
 from dispatcher.gate.core import Starter, evaluate
 from dispatcher.gate.settings import GateSettings
 from dispatcher.imageref import ImageRef
-from dispatcher.scancache import ScanCacheTable, cache_key
+from dispatcher.scancache import cache_key
+from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.scanitems import Verdict
 from tests.dispatcher.conftest import D1, ECR, REGION, TABLE, RecordingLauncher, settings
+from tests.dispatcher.fakes import CountingClient
 
 NOW = 1_800_000_000.0
 IMAGE = ImageRef.parse(f"{ECR}/shop/api@{D1}")
 ENFORCE = GateSettings(mode="enforce", scanner="qscanner")
 
 
+@pytest.fixture
+def cache(counting: CountingClient) -> GateCacheTable:
+    """The scan-cache table over moto, with the gate's batch read."""
+    return GateCacheTable(counting, TABLE)
+
+
 def clock() -> float:
     return NOW
 
 
-def record(cache: ScanCacheTable, status: str, **counts: int) -> None:
+def record(cache: GateCacheTable, status: str, **counts: int) -> None:
     verdict = Verdict(status, str(IMAGE), "deployscan-scan:b-1", "s3://r/report.json", counts)
     cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=3600)
 
 
-def one(cache: ScanCacheTable, gate: GateSettings = ENFORCE, **kwargs: Any) -> Any:
+def one(cache: GateCacheTable, gate: GateSettings = ENFORCE, **kwargs: Any) -> Any:
     [answer] = evaluate([IMAGE], gate, cache, clock, **kwargs)
     return answer
 
 
-def test_a_passed_scan_allows(cache: ScanCacheTable) -> None:
+def test_a_passed_scan_allows(cache: GateCacheTable) -> None:
     record(cache, "passed")
     answer = one(cache)
     assert (answer.outcome, answer.report_uri, answer.vulnerability_data) == (
@@ -46,15 +54,24 @@ def test_a_passed_scan_allows(cache: ScanCacheTable) -> None:
     )  # fmt: skip
 
 
-def test_a_failed_scan_denies_with_its_counts(cache: ScanCacheTable) -> None:
+def test_a_failed_scan_denies_with_its_counts(cache: GateCacheTable) -> None:
     record(cache, "failed", critical=2)
     answer = one(cache)
     assert answer.outcome == "deny"
     assert "critical 2" in answer.reason
 
 
+def test_a_denial_repeats_the_policy_reason(cache: GateCacheTable) -> None:
+    why = "deny list: 1 denied package(s) (xz-utils 5.6.1-1: xz backdoor (CVE-2024-3094))"
+    verdict = Verdict("failed", str(IMAGE), "b-2", "s3://r/report.json", {}, reason=why)
+    cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=3600)
+    answer = one(cache)
+    assert answer.outcome == "deny"
+    assert answer.reason.endswith(why)
+
+
 def test_audit_mode_never_denies_but_says_it_would(
-    cache: ScanCacheTable, caplog: pytest.LogCaptureFixture
+    cache: GateCacheTable, caplog: pytest.LogCaptureFixture
 ) -> None:
     record(cache, "failed", high=1)
     with caplog.at_level(logging.WARNING):
@@ -64,7 +81,7 @@ def test_audit_mode_never_denies_but_says_it_would(
     assert "would deny" in caplog.text
 
 
-def test_an_in_flight_scan_is_pending(cache: ScanCacheTable) -> None:
+def test_an_in_flight_scan_is_pending(cache: GateCacheTable) -> None:
     key = cache_key(IMAGE)
     cache.take(key, image=str(IMAGE), lease_id="l-1", now=NOW, seconds=600, ttl=3600)
     cache.started(key, "l-1", "deployscan-scan:b-9", NOW, 600)
@@ -73,14 +90,14 @@ def test_an_in_flight_scan_is_pending(cache: ScanCacheTable) -> None:
     assert "deployscan-scan:b-9" in answer.reason
 
 
-def test_an_expired_scan_is_unknown(cache: ScanCacheTable) -> None:
+def test_an_expired_scan_is_unknown(cache: GateCacheTable) -> None:
     verdict = Verdict("passed", str(IMAGE), "b-1")
     cache.record(cache_key(IMAGE), verdict, now=NOW - 7200, keep_seconds=3600)
     assert one(cache).outcome == "unknown"
 
 
 def test_syft_verdicts_count_and_say_they_had_no_vulnerability_data(
-    cache: ScanCacheTable,
+    cache: GateCacheTable,
 ) -> None:
     record(cache, "passed")
     answer = one(cache, GateSettings(mode="enforce", scanner="syft"))
@@ -88,7 +105,7 @@ def test_syft_verdicts_count_and_say_they_had_no_vulnerability_data(
     assert "no vulnerability data" in answer.reason
 
 
-def test_a_missing_scan_is_started_once_through_the_lease(cache: ScanCacheTable) -> None:
+def test_a_missing_scan_is_started_once_through_the_lease(cache: GateCacheTable) -> None:
     launcher = RecordingLauncher()
     starter = Starter(settings(region=REGION), launcher, adapter="ecs-hook")
     first = one(cache, starter=starter)
@@ -110,13 +127,13 @@ class BrokenDynamoDB:
 @pytest.mark.parametrize(("on_error", "outcome"), [("allow", "allow"), ("deny", "deny")])
 def test_an_unreadable_cache_answers_gate_on_error(on_error: str, outcome: str) -> None:
     gate = GateSettings(mode="enforce", on_error=on_error, scanner="qscanner")
-    answer = one(ScanCacheTable(BrokenDynamoDB(), TABLE), gate)
+    answer = one(GateCacheTable(BrokenDynamoDB(), TABLE), gate)
     assert answer.outcome == outcome
     assert "GATE_ON_ERROR" in answer.reason
 
 
 def test_a_break_glass_entry_allows_and_is_logged(
-    cache: ScanCacheTable, caplog: pytest.LogCaptureFixture
+    cache: GateCacheTable, caplog: pytest.LogCaptureFixture
 ) -> None:
     record(cache, "failed", critical=1)
     entries = [BreakGlass("shop/api", "", NOW + 60, "INC-42 hotfix")]
@@ -127,7 +144,7 @@ def test_a_break_glass_entry_allows_and_is_logged(
     assert "break-glass allow" in caplog.text
 
 
-def test_an_expired_break_glass_entry_is_ignored(cache: ScanCacheTable) -> None:
+def test_an_expired_break_glass_entry_is_ignored(cache: GateCacheTable) -> None:
     record(cache, "failed", critical=1)
     entries = [BreakGlass("", D1, NOW - 1, "old incident")]
     assert one(cache, breakglass=entries).outcome == "deny"
@@ -174,20 +191,30 @@ def test_gate_settings_read_once_from_the_environment() -> None:
             GateSettings.from_env(bad)
 
 
-def inventory_only(cache: ScanCacheTable) -> None:
+def inventory_only(cache: GateCacheTable) -> None:
     verdict = Verdict("passed", str(IMAGE), "b-1", vulnerability_data=False)
     cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=3600)
 
 
-def test_an_inventory_only_record_counts_with_syft(cache: ScanCacheTable) -> None:
+def test_an_inventory_only_record_counts_with_syft(cache: GateCacheTable) -> None:
     inventory_only(cache)
     answer = one(cache, GateSettings(mode="enforce", scanner="syft"))
     assert (answer.outcome, answer.vulnerability_data) == ("allow", False)
     assert "no vulnerability data" in answer.reason
 
 
-def test_an_inventory_only_record_does_not_count_with_qscanner(cache: ScanCacheTable) -> None:
+def test_an_inventory_only_record_does_not_count_with_qscanner(cache: GateCacheTable) -> None:
     inventory_only(cache)
     answer = one(cache)
     assert answer.outcome == "unknown"
     assert "inventory-only" in answer.reason
+
+
+def test_a_scan_error_without_vulnerability_data_is_an_error_with_qscanner(
+    cache: GateCacheTable,
+) -> None:
+    verdict = Verdict("error", str(IMAGE), "b-3", vulnerability_data=False)
+    cache.record(cache_key(IMAGE), verdict, now=NOW - 60, keep_seconds=0)
+    answer = one(cache, since=NOW - 120)
+    assert answer.outcome == "deny"
+    assert "the last scan ended in error" in answer.reason

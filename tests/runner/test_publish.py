@@ -219,6 +219,15 @@ def test_a_syft_inventory_is_kept_and_says_it_had_no_vulnerability_data(
     assert int(record["expires_at"]["N"]) > int(NOW.timestamp())
 
 
+def test_the_policy_reason_is_recorded_for_the_gate(world: dict[str, Any], tmp_path: Path) -> None:
+    report, out = outputs(tmp_path, findings=(), status="passed")
+    targets = Targets(**{**world["targets"].__dict__, "topic_arn": ""})
+    publish_at_p(world, report, out, targets=targets)
+    record = item(world, f"digest#{DIGEST}")
+    assert report.policy.reason
+    assert record["reason"] == {"S": report.policy.reason}
+
+
 def test_clean_pass_sends_no_notification(world: dict[str, Any], tmp_path: Path) -> None:
     report, out = outputs(tmp_path, findings=(), status="passed")
     result = publish_at_p(world, report, out, cache_keys=[])

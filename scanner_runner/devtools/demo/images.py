@@ -35,6 +35,11 @@ DEBIAN_PACKAGES = (
     ("libcurl4", "7.88.1-10+deb12u5", "easy-to-use client-side URL transfer library"),
     ("tzdata", "2024a-0+deb12u1", "time zone and daylight-saving time data"),
 )
+# The release with the xz backdoor (CVE-2024-3094): the shipped deny list fails any image with it.
+BACKDOORED_XZ = (
+    ("xz-utils", "5.6.1-1", "XZ-format compression utilities"),
+    ("liblzma5", "5.6.1-1", "XZ-format compression library"),
+)
 ALPINE_PACKAGES = (
     ("musl", "1.2.4_git20230717-r4", "the musl c library"),
     ("busybox", "1.36.1-r15", "Size optimized toolbox of many common UNIX utilities"),
@@ -84,14 +89,18 @@ def apk_installed(packages: Sequence[tuple[str, str, str]], arch: str) -> bytes:
     return "\n".join(stanzas).encode() + b"\n"
 
 
-def debian_image(app_files: dict[str, bytes], arch: str = "amd64") -> imagebuild.Image:
-    """A Debian 12 base layer plus an application layer."""
+def debian_image(
+    app_files: dict[str, bytes],
+    arch: str = "amd64",
+    extra_packages: Sequence[tuple[str, str, str]] = (),
+) -> imagebuild.Image:
+    """A Debian 12 base layer (plus `extra_packages` in its dpkg status) and an app layer."""
     base = imagebuild.layer(
         {
             "etc/os-release": DEBIAN_OS_RELEASE,
             "usr/lib/os-release": DEBIAN_OS_RELEASE,
             "etc/debian_version": b"12.5\n",
-            "var/lib/dpkg/status": dpkg_status(DEBIAN_PACKAGES, arch),
+            "var/lib/dpkg/status": dpkg_status((*DEBIAN_PACKAGES, *extra_packages), arch),
         },
         level=1,
     )
@@ -105,7 +114,8 @@ def python_dist(name: str, version: str) -> dict[str, bytes]:
 
 
 def samples() -> list[SampleImage]:
-    """The demo's images: service, sidecar, multi-platform proxy, Lambda function."""
+    """The demo's images: service, sidecar, multi-platform proxy, Lambda function, and a
+    service carrying a deny-listed package (the deploy gate's step blocks it)."""
     service = debian_image(
         {
             "srv/checkout/app.py": b"print('checkout api')\n",
@@ -143,6 +153,14 @@ def samples() -> list[SampleImage]:
         ),
         SampleImage("shop/edge-proxy", "3.0.0", "multi-platform (amd64, arm64)", index=proxy),
         SampleImage("fn/thumbnailer", "5", "Lambda function image (arm64)", image=function),
+        SampleImage(
+            "shop/payments",
+            "4.2.0",
+            "Debian 12 service with the backdoored xz 5.6.1",
+            image=debian_image(
+                {"srv/payments/app.py": b"print('payments')\n"}, "amd64", BACKDOORED_XZ
+            ),
+        ),
     ]
 
 

@@ -25,6 +25,7 @@ from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 from scanner_runner.devtools import imagebuild
 from scanner_runner.devtools.demo.events import demo_events
+from scanner_runner.devtools.demo.gate import GateStep, gate_deployments, gate_rows
 from scanner_runner.devtools.demo.images import push_samples, samples
 from scanner_runner.devtools.demo.motoserver import ACCOUNT, MotoServer
 from scanner_runner.devtools.demo.stack import StackNames, create_stack
@@ -158,9 +159,18 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
                                   launcher=launcher, memo=memo)  # fmt: skip
                 echo(f"event: {item.label} -> " + ", ".join(_decision(o) for o in result.outcomes))
                 outcomes.extend(result.outcomes)
+            gate = GateStep(
+                gate_deployments(built, scanner.name), host=registry.host,
+                session=moto.session(), settings=settings, launcher=launcher,
+                scanner=scanner.name,
+            )  # fmt: skip
+            gate.ask(echo)  # scans still running (one started by the gate): IN_PROGRESS
         echo(f"running {len(launcher.pending)} builds of buildspecs/scan.yml (local executor)")
         launcher.run_pending()
+        with _environment(moto.environment()):
+            answers = gate.ask(echo)  # ECS calls again after callBackDelay: the final answers
         rows = rows_for(outcomes, launcher.results, workdir / "reports")
+        rows += gate_rows(gate.deploys, answers)
     return DemoResult(tuple(rows), scanner, workdir / "reports", time.monotonic() - started)
 
 
