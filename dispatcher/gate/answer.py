@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dispatcher.errors import DeployscanError
+from dispatcher.gate.publish import DecisionEvents
 from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict, on_error, on_timeout
 
@@ -83,9 +84,11 @@ def describe(status: str, verdicts: Sequence[GateVerdict], gate: GateSettings) -
     return "\n".join(lines)
 
 
-def final(adapter: str, subject: str, settled: Settled) -> Settled:
+def final(
+    adapter: str, subject: str, settled: Settled, events: DecisionEvents | None = None
+) -> Settled:
     """The single place an adapter's decision becomes final (pass or fail, never wait): it is
-    logged here, and here is where a "Gate Decision" event is to be published."""
+    logged here and, with `events`, published as one "Gate Decision" event per image."""
     log.info(
         json.dumps(
             {
@@ -97,6 +100,8 @@ def final(adapter: str, subject: str, settled: Settled) -> Settled:
             sort_keys=True,
         )
     )
+    if events is not None:
+        events.publish(adapter, subject, settled.verdicts)
     return settled
 
 

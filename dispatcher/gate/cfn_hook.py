@@ -71,7 +71,8 @@ def answer(payload: object, run: HookRuntime) -> dict[str, Any]:
     if settled.status != WAIT:
         data = obj(payload, "requestData")
         subject = f"{text(data, 'targetType') or '-'} {text(data, 'targetLogicalId') or '-'}"
-        settled = final(ADAPTER, f"{subject} in {text(payload, 'stackId') or '-'}", settled)
+        where = f"{subject} in {text(payload, 'stackId') or '-'}"
+        settled = final(ADAPTER, where, settled, run.events)
     return response(settled, token, seen)
 
 

@@ -53,7 +53,7 @@ def answer(
     started = run.clock()
     deployment = text(payload, "DeploymentId")
     settled = guarded(lambda: _decide(deployment, run, started, deadline), run.gate)
-    settled = final(ADAPTER, (deployment or "-")[:200], settled)
+    settled = final(ADAPTER, (deployment or "-")[:200], settled, run.events)
     return report(payload, lambda: run.client("codedeploy"), settled, send=send)
 
 

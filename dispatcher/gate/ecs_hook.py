@@ -88,7 +88,7 @@ def answer(payload: object, run: HookRuntime) -> dict[str, Any]:
     subject = text(obj(payload, "executionDetails"), "targetServiceRevisionArn") or "-"
     settled = guarded(lambda: _decide(payload, run, seen), run.gate)
     if settled.status != WAIT:
-        settled = final(ADAPTER, subject, settled)
+        settled = final(ADAPTER, subject, settled, run.events)
     return response(settled, seen, run.clock(), run.gate.max_wait_minutes)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from dispatcher.errors import SettingsError
 from dispatcher.gate.breakglass import BreakGlass, load_breakglass
 from dispatcher.gate.core import Destination, Starter, evaluate
+from dispatcher.gate.publish import DecisionEvents
 from dispatcher.gate.settings import ALLOW, AUDIT, DENY, ENFORCE, GateSettings
 from dispatcher.gate.verdict import GateVerdict
 from dispatcher.imageref import ImageRef
@@ -56,6 +57,7 @@ class HookRuntime:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     session_factory: Callable[..., Any] | None = None
+    events: DecisionEvents | None = None  # "Gate Decision" events; None: not published
     _clients: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def resolver(self) -> AwsResolver:
@@ -92,7 +94,8 @@ class HookRuntime:
 
 
 def from_env(env: Mapping[str, str], session: Any, home_account: str | None = None) -> HookRuntime:
-    """Read the settings once (`SettingsError` when one is invalid) and build the clients."""
+    """Read the settings once (`SettingsError` when one is invalid) and build the clients.
+    With EVENT_BUS_NAME set (the templates set it), final decisions go to that bus as events."""
     settings = Settings.from_env(env)
     gate = GateSettings.from_env(env)
     s3, ssm = session.client("s3"), session.client("ssm")
@@ -105,7 +108,18 @@ def from_env(env: Mapping[str, str], session: Any, home_account: str | None = No
         allow_list=allow_list,
         role_name=settings.cross_account_role_name,
         home_account=home_account,
+        events=_decision_events(env, session, gate, home_account),
     )
+
+
+def _decision_events(
+    env: Mapping[str, str], session: Any, gate: GateSettings, account: str | None
+) -> DecisionEvents | None:
+    if "EVENT_BUS_NAME" not in env:
+        return None
+    bus = env["EVENT_BUS_NAME"].strip()
+    region = getattr(session, "region_name", None)
+    return DecisionEvents(session.client("events"), bus, gate.mode, account, region)
 
 
 def fallback_gate(env: Mapping[str, str]) -> GateSettings:

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import boto3
@@ -70,7 +71,8 @@ def gate(*, hook: str, payload: str, region: str | None, report: bool) -> None:
         _fail(str(exc))
     session = boto3.session.Session(region_name=region)
     try:
-        run = from_env(os.environ, session)
+        # A debugging run publishes no "Gate Decision" event: only the hooks' answers count.
+        run = replace(from_env(os.environ, session), events=None)
     except Exception as exc:  # as the Lambda does: a misconfigured gate answers GATE_ON_ERROR
         click.echo(f"deployscan gate: misconfigured: {exc}", err=True)
         click.echo(json.dumps(_misconfigured(hook, event, str(exc)), sort_keys=True))
