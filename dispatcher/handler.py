@@ -25,6 +25,8 @@ from dispatcher.requeue import SqsQueue
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
+from dispatcher.sweep.control import Sweeper
+from dispatcher.sweep.core import AwsUnitClients
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "Records" in event:
         return handle_batch(
             event, run.settings, resolver, cache=run.cache, launcher=run.launcher,
-            queue=run.queue, memo=run.memo,
+            queue=run.queue, memo=run.memo, sweeper=_sweeper(run, resolver),
         )  # fmt: skip
     result = dispatch(
         event, run.settings, resolver, cache=run.cache, launcher=run.launcher, memo=run.memo
@@ -73,6 +75,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         # A direct (asynchronous) invocation has no partial response: fail it so Lambda retries.
         raise DeployscanError(f"{len(failures)} event(s) could not be dispatched")
     return {"batchItemFailures": []}
+
+
+def _sweeper(run: Runtime, resolver: AwsResolver) -> Sweeper | None:
+    """What the sweep's messages need; None (they wait) while the home account is unknown."""
+    try:
+        home = resolver.home_account()
+    except DeployscanError:
+        return None
+    if home is None:
+        return None
+    clients = AwsUnitClients(run.session, run.settings.cross_account_role_name, home)
+    return Sweeper(clients, home, run.session.client("sqs"), run.session.client("s3"))
 
 
 def _own_account(context: Any) -> str | None:
