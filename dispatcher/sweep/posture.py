@@ -39,11 +39,12 @@ def document(rows: Sequence[StatusRow], now: float, link: Link) -> dict[str, Any
         "generated_at": iso(now),
         "running_digests": len(rows),
         "failing": sum(1 for r in rows if r.verdict == "failed"),
-        "images": [_entry(r, link) for r in rows],
+        "images": [row_dict(r, link) for r in rows],
     }
 
 
-def _entry(row: StatusRow, link: Link) -> dict[str, Any]:
+def row_dict(row: StatusRow, link: Link) -> dict[str, Any]:
+    """One running digest as JSON (posture.json, `deployscan status --json`)."""
     return {
         "image": row.image,
         "digest": row.digest,

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "start-build": "scanner_runner.cli.build:start_build",
     "demo": "scanner_runner.cli.demo:demo",
     "verdict": "scanner_runner.cli.verdict:verdict",
+    "sweep": "scanner_runner.cli.sweep:sweep",
+    "status": "scanner_runner.cli.status:status",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -29,6 +31,8 @@ SHORT_HELP: dict[str, str] = {
     "start-build": "Start a scan build in CodeBuild by hand.",
     "demo": "Run the whole flow on this machine with embedded defaults.",
     "verdict": "The deploy gate's allow/deny answer for images, from the scan cache.",
+    "sweep": "List what runs now in every account-region; scan what is unscanned or stale.",
+    "status": "What runs now and its latest verdict, riskiest first.",
 }
 
 
