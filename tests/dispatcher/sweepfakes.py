@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 
+from dispatcher.errors import LookupFailed
 from dispatcher.sweep.messages import Unit
 
 HOME = "123456789012"  # moto's default account
@@ -48,8 +49,6 @@ class MotoUnits:
         self.entered: list[Unit] = []
 
     def clients(self, unit: Unit) -> tuple[Any, Any]:
-        from dispatcher.errors import LookupFailed  # noqa: PLC0415
-
         if unit.account in self.missing:
             raise LookupFailed(f"sts:AssumeRole {unit.account} failed: AccessDenied",
                                retryable=False)  # fmt: skip
@@ -97,8 +96,8 @@ def stop_tasks(account: str, cluster: str, arns: list[str]) -> None:
 def image_function(account: str, name: str, image: str) -> str:
     """An image function (moto answers GetFunction with a ResolvedImageUri); its digest."""
     session = session_of(account)
-    role = session.client("iam").create_role(RoleName=f"{name}-role",
-                                             AssumeRolePolicyDocument="{}")["Role"]["Arn"]  # fmt: skip
+    iam = session.client("iam")
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = session.client("lambda", region_name=REGION)
     lam.create_function(FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": image})
     resolved = lam.get_function(FunctionName=name)["Code"]["ResolvedImageUri"]

@@ -12,6 +12,7 @@ from dispatcher.scancache.inuse import run_key, unit_key
 from dispatcher.sweep.messages import Unit
 from dispatcher.sweep.run import run_sweep
 from dispatcher.sweep.scope import SweepSettings
+from dispatcher.sweep.status import read_rows
 from dispatcher.sweep.units import scope
 from tests.dispatcher.conftest import RecordingLauncher, settings, table_items
 from tests.dispatcher.fakes import FakeResolver
@@ -98,8 +99,6 @@ def test_a_digest_in_two_accounts_is_recorded_once_per_place_and_built_once(
 
 
 def _row(cache: ScanCacheTable, digest: str) -> Any:
-    from dispatcher.sweep.status import read_rows  # noqa: PLC0415
-
     return next((r for r in read_rows(cache, NOW) if r.digest == digest), None)
 
 
