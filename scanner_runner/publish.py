@@ -244,6 +244,7 @@ def message(report: ScanReport, uri: str) -> str:
         "Findings: " + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES),
         f"Trigger: {report.trigger.source} {report.trigger.resource_arn}".rstrip(),
         f"Account/region: {report.trigger.account or '-'} / {report.trigger.region or '-'}",
+        *([f"Where it runs: {report.where}"] if report.where else []),
         f"Scanner: {report.scanner.name} {report.scanner.version} ({report.scanner.mode})",
         f"Build: {report.build_id or 'local'}",
     ]
