@@ -79,6 +79,7 @@ class LastScan:
     report_uri: str = ""
     counts: Mapping[str, int] = field(default_factory=dict)
     lease_until: float = 0.0  # in flight: when its lease expires
+    vulnerability_data: bool = True  # False: an inventory-only scan (syft)
 
 
 @dataclass(frozen=True)

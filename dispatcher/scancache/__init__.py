@@ -25,8 +25,8 @@ running at once never race and need no condition, and a verdict written meanwhil
   tasks         running ECS tasks of the digest there; place_count: places (the list is capped)
   last_seen     epoch seconds of the sweep that saw it
   expires_at    last_seen + IN_USE_HOURS: lapses when no sweep sees it any more
-  scan_status, scan_completed_at, scan_report_uri, scan_counts: the digest's last completed scan
-                as the sweep saw it, so the rescan age survives the verdict's own TTL
+  scan_status, scan_completed_at, scan_report_uri, scan_counts, scan_vuln_data: the digest's
+                last scan as the sweep saw it, so the rescan age outlives the verdict's own TTL
 One item per account-region, `unit#<account>#<region>`: what its last sweep recorded.
   digests       string set of the digests written; a later sweep deletes those it no longer sees
   swept_at      epoch seconds of that sweep; expires_at as above

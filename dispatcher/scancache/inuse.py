@@ -201,11 +201,13 @@ def _last_scan(item: dict[str, Any], prefix: str = "") -> LastScan | None:
     raw = item.get(f"{prefix}counts", {})
     counts = raw.get("M", {}) if isinstance(raw, dict) else {}
     uri = text(item, f"{prefix}report_uri") or ""
+    flag = item.get(f"{prefix}vuln_data")
     return LastScan(
         status or "",
         at,
         "" if uri == "-" else uri,
         {k: int(number(counts, k)) for k in counts if isinstance(k, str)},
+        vulnerability_data=not (isinstance(flag, dict) and flag.get("BOOL") is False),
     )
 
 
@@ -229,6 +231,7 @@ def _entry_item(entry: InUseEntry, keep_seconds: int) -> dict[str, Any]:
         item["scan_completed_at"] = {"N": str(int(scan.at))}
         item["scan_report_uri"] = {"S": scan.report_uri or "-"}
         item["scan_counts"] = {"M": {k: {"N": str(v)} for k, v in scan.counts.items()}}
+        item["scan_vuln_data"] = {"BOOL": scan.vulnerability_data}
     return item
 
 

@@ -50,6 +50,7 @@ def row_dict(row: StatusRow, link: Link) -> dict[str, Any]:
         "digest": row.digest,
         "verdict": row.verdict,
         "counts": {s: row.counts.get(s, 0) for s in SEVERITIES},
+        "vulnerability_data": row.vulnerability_data,
         "scanned_at": iso(row.scanned_at),
         "last_seen": iso(row.last_seen),
         "where": row.where(),
@@ -65,6 +66,8 @@ def render_html(doc: dict[str, Any]) -> str:
     for item in doc["images"]:
         css = {"failed": "failed", "passed": "passed"}.get(item["verdict"], "unknown")
         counts = " / ".join(str(item["counts"][s]) for s in SEVERITIES)
+        if not item["vulnerability_data"]:
+            counts = "n/a (inventory only)"
         places = "<br>".join(
             e(f"{p['account']} {p['region']} {p['kind']}:{p['name']}"
               + (f" x{p['tasks']}" if "tasks" in p else ""))

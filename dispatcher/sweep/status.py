@@ -31,6 +31,7 @@ class StatusRow:
     scanned_at: float | None
     report_uri: str
     last_seen: float
+    vulnerability_data: bool = True  # False: the last scan was inventory-only (no CVE data)
 
     def breaks(self, fail_on: str | None) -> bool:
         """True when this running digest breaks the policy: its scan failed, or (with
@@ -75,6 +76,7 @@ def rows(entries: Iterable[InUseEntry], verdicts: Mapping[str, LastScan]) -> lis
                 scanned_at=last.at if last else None,
                 report_uri=last.report_uri if last else "",
                 last_seen=max(e.last_seen for e in found),
+                vulnerability_data=last.vulnerability_data if last else True,
             )
         )
     return sorted(out, key=risk)

@@ -71,9 +71,9 @@ def render_table(rows: list[StatusRow], now: float) -> str:
         (
             _cut(r.image, 48),
             r.digest.removeprefix("sha256:")[:12],
-            _cut(r.where().removeprefix("runs in "), 44),
-            r.verdict,
-            "/".join(str(r.counts.get(s, 0)) for s in SEVERITIES) if r.scanned_at else "-",
+            _cut(r.where().removeprefix("runs in "), 60),
+            r.verdict if r.vulnerability_data else f"{r.verdict} (inventory only)",
+            _counts(r),
             _age(now - r.scanned_at) if r.scanned_at else "-",
             _cut(r.report_uri, 80) or "-",
         )
@@ -85,6 +85,15 @@ def render_table(rows: list[StatusRow], now: float) -> str:
         + "\n"
         for row in cells
     )
+
+
+def _counts(row: StatusRow) -> str:
+    """Critical/high/medium/low; an inventory-only scan has none to show (not zeros)."""
+    if not row.scanned_at:
+        return "-"
+    if not row.vulnerability_data:
+        return "n/a"
+    return "/".join(str(row.counts.get(s, 0)) for s in SEVERITIES)
 
 
 def _cut(text: str, width: int) -> str:

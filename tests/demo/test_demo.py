@@ -27,6 +27,15 @@ def test_quick_demo_runs_the_flow_and_cleans_up(tmp_path: Path) -> None:
     html = workdir / "reports" / "01-shop-checkout-api" / "report.html"
     assert html.is_file() and f"file://{html.resolve()}" in out
     assert "report in the emulated S3: s3://deployscan-reports-123456789012/reports/" in out
+    # the sweep: already running before any deploy event, found, scanned, shown by status
+    assert "/legacy/billing:4.2 -> build (never-scanned); runs in legacy/service:billing, " \
+        "nightly-report" in out  # fmt: skip
+    status = out[out.index("$ deployscan status") :].splitlines()
+    assert status[1].split()[:3] == ["IMAGE", "DIGEST", "WHERE"]
+    assert "1 service (2 tasks) and 1 function in 1 account, 1 region" in status[2]
+    assert "passed (inventory only)" in status[2] and " sweep " in out
+    posture = (workdir / "reports" / "index.html").read_text()
+    assert "legacy/billing:4.2" in posture and 'href="02-legacy-billing/report.html"' in posture
     after = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()}
     assert after <= before  # registry, build shells and scanners are all gone
 
