@@ -83,8 +83,13 @@ def _sweeper(run: Runtime, resolver: AwsResolver) -> Sweeper | None:
         home = resolver.home_account()
     except DeployscanError:
         return None
-    if home is None:
-        return None
+    return _sweep_clients(home) if home else None
+
+
+@functools.cache
+def _sweep_clients(home: str) -> Sweeper:
+    """Built once per execution environment (the member-role sessions are kept with it)."""
+    run = runtime()
     clients = AwsUnitClients(run.session, run.settings.cross_account_role_name, home)
     return Sweeper(clients, home, run.session.client("sqs"), run.session.client("s3"))
 
