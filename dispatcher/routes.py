@@ -169,11 +169,17 @@ def function_configuration(event: EventBridgeEvent, origin: m.Origin) -> Extract
 
 
 def sweep_image(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
-    """A digest the sweep found running and decided to (re)scan: one image, digest known."""
+    """A digest the sweep found running and decided to (re)scan: one image, digest known; a
+    Lambda function's as a function (its filters, not the cluster filters, apply)."""
     detail = event.detail
-    origin = _with(origin, resource_arn=text(detail, "resourceArn"))
-    image = ContainerImage(detail.get("image"), text(detail, "container"), detail.get("digest"))
-    return [ImagesTarget(origin, (image,), text(detail, "platform"), text(detail, "cluster"))]
+    arn, image, digest = text(detail, "resourceArn"), detail.get("image"), detail.get("digest")
+    origin = _with(origin, resource_arn=arn)
+    platform = text(detail, "platform")
+    if text(detail, "kind") == "lambda" and arn and isinstance(image, str):
+        pinned = image if "@" in image or not isinstance(digest, str) else f"{image}@{digest}"
+        return [FunctionTarget(origin, arn, pinned, platform)]
+    container = ContainerImage(image, text(detail, "container"), digest)
+    return [ImagesTarget(origin, (container,), platform, text(detail, "cluster"))]
 
 
 ROUTES: tuple[Route, ...] = (

@@ -142,7 +142,7 @@ def decide(
             first = found.first
             detail = {"image": found.image, "digest": digest, "platform": first.platform,
                       "resourceArn": first.resource_arn, "container": first.container,
-                      "cluster": first.cluster}  # fmt: skip
+                      "cluster": first.cluster, "kind": first.kind}  # fmt: skip
             events.append(image_event(unit, {k: v for k, v in detail.items() if v}, sweep_id))
     return UnitPlan(tuple(lines), tuple(entries), tuple(events))
 

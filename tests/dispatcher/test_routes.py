@@ -232,3 +232,14 @@ def test_sweep_image_names_its_one_image_digest_and_place() -> None:
     assert (target.origin.trigger, target.platform) == ("sweep", "linux/arm64")
     assert target.cluster == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/payments"
     assert (target.origin.account, target.origin.region) == (ACCOUNT, REGION)
+
+
+def test_a_swept_lambda_image_is_a_function_target_pinned_to_its_digest() -> None:
+    event = load_event("sweep-image.json")
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:report"
+    event["detail"] = {"image": f"{ECR}/jobs/report:7", "digest": D1, "kind": "lambda",
+                       "resourceArn": arn, "platform": "linux/amd64"}  # fmt: skip
+    (target,) = extract(EventBridgeEvent(event), "r1")
+    assert isinstance(target, FunctionTarget)
+    assert (target.function, target.image) == (arn, f"{ECR}/jobs/report:7@{D1}")
+    assert target.origin.trigger == "sweep"

@@ -9,6 +9,7 @@ import pytest
 
 from dispatcher.scancache import ScanCacheTable, Verdict, digest_key
 from dispatcher.scancache.inuse import run_key, unit_key
+from dispatcher.settings import Filters
 from dispatcher.sweep.messages import Unit
 from dispatcher.sweep.run import run_sweep
 from dispatcher.sweep.scope import SweepSettings
@@ -198,3 +199,15 @@ def test_scope_is_home_plus_members_in_each_region_narrowed_by_options() -> None
     assert len(scope(two, HOME)) == 4
     assert scope(two, HOME, accounts=[MEMBER], regions=["us-east-1"]) == [Unit(MEMBER, "us-east-1")]
     assert scope(settings(region="eu-west-1"), HOME) == [Unit(HOME, "eu-west-1")]
+
+
+def test_cluster_filters_do_not_stop_a_running_function(aws: None, cache: ScanCacheTable) -> None:
+    d_fn = image_function(HOME, "report", FN_IMAGE)
+    only = settings(sweep=SweepSettings(regions=(REGION,)), filters=Filters(
+        include_clusters=("prod",)))  # fmt: skip
+    launcher = RecordingLauncher()
+    run_sweep([Unit(HOME, REGION)], only, MotoUnits({}), cache, resolver=FakeResolver(),
+              launcher=launcher, clock=lambda: NOW)  # fmt: skip
+    assert [(r.digest, r.resource_arn) for r in launcher.requests] == [
+        (d_fn, f"arn:aws:lambda:{REGION}:{HOME}:function:report")
+    ]
