@@ -2,8 +2,9 @@
 
 ECS: ListClusters -> ListTasks (desiredStatus RUNNING, 100 a page) -> DescribeTasks (100 a call).
 Lambda: ListFunctions (50 a page) -> GetFunction for image functions whose code changed since the
-last sweep (`known`). Throttling is answered by backoff through the injected `sleep`, never by
-failing; any other error fails the unit (`LookupFailed`), which SQS then retries.
+last sweep (`known`). Throttling is answered by backoff through the injected `sleep` (up to
+SLEEP_BUDGET per unit, then the unit is retried by SQS); any other error fails the unit
+(`LookupFailed`), which SQS then retries.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ THROTTLED = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
 MAX_ATTEMPTS = 10
-BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0  # seconds; 0.5, 1, 2, ... 20 (about 2.5 minutes in all)
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0  # seconds; 0.5, 1, 2, ... 20
+# Waiting for throttling stops here per unit: the dispatcher Lambda runs 60 s, and a unit that
+# needs longer is better retried by SQS later than cut off by the timeout with its whole batch.
+SLEEP_BUDGET = 30.0
 DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
 MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 MAX_RUNNING = 500_000  # images listed per unit; beyond, the listing is cut and marked incomplete
@@ -61,6 +65,7 @@ class Lister:
     def __init__(self, ecs: Any, lam: Any, *, sleep: Sleep) -> None:
         self._ecs, self._lambda, self._sleep = ecs, lam, sleep
         self.found = Inventory()
+        self.slept = 0.0
 
     def run(self, known: Mapping[str, KnownFunction]) -> Inventory:
         """Both services; `known`: the functions the last sweep resolved."""
@@ -190,7 +195,11 @@ class Lister:
                 if code not in THROTTLED:
                     raise LookupFailed(f"{what} failed: {code}") from exc
                 self.found.throttled += 1
-                self._sleep(min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+                if self.slept + delay > SLEEP_BUDGET:
+                    raise LookupFailed(f"{what} throttled; retried later") from exc
+                self.slept += delay
+                self._sleep(delay)
                 continue
             return answer if isinstance(answer, dict) else {}
         raise LookupFailed(f"{what} still throttled after {MAX_ATTEMPTS} attempts")

@@ -102,7 +102,7 @@ def test_throttling_is_answered_by_backoff_not_failure() -> None:
 
 def test_throttling_that_never_ends_fails_the_unit_for_a_retry() -> None:
     ecs = FakeEcs(10, throttles=1000)
-    with pytest.raises(LookupFailed, match="still throttled") as caught:
+    with pytest.raises(LookupFailed, match="throttled; retried later") as caught:
         Lister(ecs, NoFunctions(), sleep=lambda s: None).run({})
     assert caught.value.retryable
 
