@@ -76,7 +76,9 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert "skipped: scan-in-progress" in by_prefix["shop/log-shipper"]
     assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
     assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
-    assert len(list((workdir / "reports").glob("*/report.html"))) == 4
+    # four deployed images, and the two the sweep found running (legacy/billing, nightly-report)
+    assert len(list((workdir / "reports").glob("*/report.html"))) == 6
+    assert " failed " in rows["legacy/billing:4.2"] and " sweep " in rows["legacy/billing:4.2"]
 
 
 def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Path) -> None:
@@ -92,7 +94,9 @@ def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Pat
     table = out[out.index("image  ") :].split("\n\n")[0].splitlines()
     (row,) = [line for line in table if line.startswith("shop/checkout-api:2.3.1")][:1]
     assert " error " in row and "inventory only" not in row
-    (line,) = [line for line in out.splitlines() if " ended in error: " in line]
+    errors = [line for line in out.splitlines() if " ended in error: " in line]
+    assert len(errors) == 2  # the deployed image's build and the swept legacy/billing's
+    (line,) = [line for line in errors if "checkout-api" in line]
     assert line.startswith("deployscan demo: shop/checkout-api:2.3.1 ended in error: qscanner")
     assert line.endswith("Error: subscription expired for this pod")
 
