@@ -13,7 +13,8 @@ path (plan, lease, StartBuild) into a counting launcher. A second, warm sweep fo
 
 Figures: sweep planning time (listing + grouping + deciding, DynamoDB time in moto excluded and
 shown apart; goal <= 30 s on 2 cores); AWS list/describe calls per running task (goal <= 0.05);
-builds started (goal: = digests needing a scan, exactly). Exit 1 when a goal is missed.
+builds started (goal: = digests needing a scan, exactly). Exit 1 when planning time, builds or
+the steady-state (warm) calls miss their goal; the first sweep's calls are printed met/MISSED.
 """
 
 from __future__ import annotations
@@ -248,8 +249,12 @@ def main() -> int:
             f"({calls / (TASKS + FUNCTIONS):.3f} per running task or function; goal <= 0.05)"
         )
         print("    " + ", ".join(f"{k} {v}" for k, v in sorted(per_op.items())))
+        met = "met" if calls / TASKS <= 0.05 else "MISSED (GetFunction once per image function)"
+        print(f"  calls goal: {met}")
         print(f"  builds started: {started} ({distinct} distinct); digests needing a scan: {want}")
         ok = ok and planning <= 30 and started == distinct == want and not retry
+        # Exit status: the steady state's calls; a first sweep's GetFunction per function is
+        # reported above (met/MISSED), not hidden.
         ok = ok and (index == 0 or calls / TASKS <= 0.05)
     return 0 if ok else 1
 
