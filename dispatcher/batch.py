@@ -22,6 +22,8 @@ from dispatcher.resolve import Resolver
 from dispatcher.retry import DeadLetter, Uniform, settle
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
+from dispatcher.sweep.control import Sweeper, handle_control
+from dispatcher.sweep.messages import is_sweep_control
 
 
 def handle_batch(
@@ -36,22 +38,27 @@ def handle_batch(
     memo: Memo | None = None,
     uniform: Uniform = random.uniform,
     emit: Callable[[str], None] | None = None,
+    sweeper: Sweeper | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Dispatch the batch, then delay or dead-letter each failed message; Lambda's response.
+
+    The sweep's control messages go to `handle_control` (with `sweeper`) instead of the planner.
 
     Raises `EventError` only when `raw` is not an envelope at all. `emit` (the Lambda's stdout)
     receives the invocation's metrics as EMF lines.
     """
     # Oldest first: when a build slot frees up, the message that waited longest asks first.
     records = sorted(read_records(raw), key=_sent_at)
+    control = [r for r in records if is_sweep_control(r.event)]
+    records = [r for r in records if r not in control]
     result = dispatch_records(
         records, settings, resolver, cache=cache, launcher=launcher, clock=clock, memo=memo
     )
-    settlements = list(
-        settle(
-            zip(records, result.records, strict=True), clock(), settings.max_wait_seconds, uniform
-        )
-    )
+    pairs = list(zip(records, result.records, strict=True))
+    if control:
+        swept = handle_control(control, settings, cache, sweeper, clock=clock)
+        pairs += zip(control, swept, strict=True)
+    settlements = list(settle(pairs, clock(), settings.max_wait_seconds, uniform))
     failed = carry_out(settlements, queue, settings.dead_letter_queue_url)
     if emit is not None:
         kept = set(failed)  # a dead-letter send that failed was retried instead

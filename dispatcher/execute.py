@@ -77,7 +77,7 @@ class _Executor:
                 lease_id=lease_id,
                 now=now,
                 seconds=min(LAUNCH_WINDOW_SECONDS, self.settings.lease_seconds),
-                ttl=self.settings.cache_ttl_hours * 3600,
+                ttl=self.settings.max_scan_age(build.request.trigger),
             )
         except CacheError as exc:
             return _skip(build, m.DEDUP_UNAVAILABLE, str(exc), retry=True)

@@ -27,6 +27,8 @@ from dispatcher.requeue import SqsQueue
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
+from dispatcher.sweep.control import Sweeper
+from dispatcher.sweep.core import AwsUnitClients
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "Records" in event:
         return handle_batch(
             event, run.settings, resolver, cache=run.cache, launcher=run.launcher,
-            queue=run.queue, memo=run.memo, emit=print,
+            queue=run.queue, memo=run.memo, emit=print, sweeper=_sweeper(run, resolver),
         )  # fmt: skip
     result = dispatch(
         event, run.settings, resolver, cache=run.cache, launcher=run.launcher, memo=run.memo
@@ -77,6 +79,23 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         # A direct (asynchronous) invocation has no partial response: fail it so Lambda retries.
         raise DeployscanError(f"{len(failures)} event(s) could not be dispatched")
     return {"batchItemFailures": []}
+
+
+def _sweeper(run: Runtime, resolver: AwsResolver) -> Sweeper | None:
+    """What the sweep's messages need; None (they wait) while the home account is unknown."""
+    try:
+        home = resolver.home_account()
+    except DeployscanError:
+        return None
+    return _sweep_clients(home) if home else None
+
+
+@functools.cache
+def _sweep_clients(home: str) -> Sweeper:
+    """Built once per execution environment (the member-role sessions are kept with it)."""
+    run = runtime()
+    clients = AwsUnitClients(run.session, run.settings.cross_account_role_name, home)
+    return Sweeper(clients, home, run.session.client("sqs"), run.session.client("s3"))
 
 
 def _own_account(context: Any) -> str | None:

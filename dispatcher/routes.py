@@ -28,6 +28,8 @@ from dispatcher.events import (
     text,
 )
 from dispatcher.platforms import from_lambda_architectures, from_task_definition
+from dispatcher.settings import SWEEP_TRIGGER
+from dispatcher.sweep.messages import SWEEP_IMAGE, SWEEP_SOURCE
 
 MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 Extracted = list[Target | m.Skip]
@@ -166,6 +168,20 @@ def function_configuration(event: EventBridgeEvent, origin: m.Origin) -> Extract
     ]
 
 
+def sweep_image(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
+    """A digest the sweep found running and decided to (re)scan: one image, digest known; a
+    Lambda function's as a function (its filters, not the cluster filters, apply)."""
+    detail = event.detail
+    arn, image, digest = text(detail, "resourceArn"), detail.get("image"), detail.get("digest")
+    origin = _with(origin, resource_arn=arn)
+    platform = text(detail, "platform")
+    if text(detail, "kind") == "lambda" and arn and isinstance(image, str):
+        pinned = image if "@" in image or not isinstance(digest, str) else f"{image}@{digest}"
+        return [FunctionTarget(origin, arn, pinned, platform)]
+    container = ContainerImage(image, text(detail, "container"), digest)
+    return [ImagesTarget(origin, (container,), platform, text(detail, "cluster"))]
+
+
 ROUTES: tuple[Route, ...] = (
     Route("aws.ecs", "ECS Task State Change", None, "ecs:TaskStateChange", task_state_change),
     Route("aws.ecs", CLOUDTRAIL_DETAIL_TYPE, "RegisterTaskDefinition",
@@ -182,6 +198,7 @@ ROUTES: tuple[Route, ...] = (
           function_code, versioned=True),
     Route("aws.lambda", CLOUDTRAIL_DETAIL_TYPE, "UpdateFunctionConfiguration",
           "lambda:UpdateFunctionConfiguration", function_configuration, versioned=True),
+    Route(SWEEP_SOURCE, SWEEP_IMAGE, None, SWEEP_TRIGGER, sweep_image),
 )  # fmt: skip
 
 

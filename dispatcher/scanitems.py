@@ -60,3 +60,56 @@ class CachedScan:
     vulnerability_data: bool = True  # False: the scan was inventory-only
     completed_at: float = 0.0  # epoch seconds the scan finished (0: in flight or unknown)
     reason: str = ""  # the policy's reason, when the scan recorded one
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a digest runs inside one account-region: an ECS service/group or a Lambda function."""
+
+    kind: str  # ecs | lambda
+    name: str  # cluster/service (or cluster/group) for ECS; the function name for Lambda
+    tasks: int = 0  # running ECS tasks there (0 for a function)
+    launch_type: str = ""  # ECS: FARGATE | EC2 | EXTERNAL
+    platform: str = ""  # os/arch it runs as, when known
+
+
+@dataclass(frozen=True)
+class LastScan:
+    """A digest's last scan as the table remembers it, whether or not it still suppresses one."""
+
+    status: str  # passed | failed | error | in-flight
+    at: float  # epoch seconds: completion (or the lease's last update while in flight)
+    report_uri: str = ""
+    counts: Mapping[str, int] = field(default_factory=dict)
+    lease_until: float = 0.0  # in flight: when its lease expires
+    vulnerability_data: bool = True  # False: an inventory-only scan (syft)
+
+
+@dataclass(frozen=True)
+class InUseEntry:
+    """One digest running in one account-region: the in-use index's unit of record."""
+
+    digest: str
+    account: str
+    region: str
+    image: str
+    places: tuple[Place, ...]
+    last_seen: float
+    last_scan: LastScan | None = None  # remembered so the rescan age outlives the verdict's TTL
+
+
+@dataclass(frozen=True)
+class KnownFunction:
+    """An image function as the last sweep resolved it: unchanged code needs no GetFunction."""
+
+    code_sha256: str
+    image_uri: str
+    resolved_uri: str
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """What the last sweep of one account-region recorded."""
+
+    digests: tuple[str, ...] = ()
+    functions: Mapping[str, KnownFunction] = field(default_factory=dict)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dispatcher.buildvars import COMPUTE_TIERS, TIER_LAMBDA
 from dispatcher.errors import SettingsError
+from dispatcher.sweep.scope import SweepSettings
 from dispatcher.tiers import DEFAULT_LAMBDA_MAX_IMAGE_MIB, MIB, TierPolicy
 
 DEFAULT_CACHE_TTL_HOURS = 24
@@ -20,6 +21,7 @@ DEFAULT_LEASE_MINUTES = 600
 # How long a record that could not be launched yet keeps waiting (cfn/scanner.yaml MaxWaitHours
 # has the same default; the queue's retention is above the parameter's maximum).
 DEFAULT_MAX_WAIT_HOURS = 24
+SWEEP_TRIGGER = "sweep"  # the trigger of builds the sweep starts (dispatcher/routes.py)
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -93,6 +95,7 @@ class Settings:
     lambda_max_image_mib: int = DEFAULT_LAMBDA_MAX_IMAGE_MIB
     vpc_registries: tuple[str, ...] = ()
     region: str | None = None  # where the builds run: the dispatcher's own region
+    sweep: SweepSettings = field(default_factory=SweepSettings)
 
     @property
     def tiers(self) -> TierPolicy:
@@ -110,6 +113,12 @@ class Settings:
     def lease_seconds(self) -> int:
         """How long an in-flight lease blocks other launches of the same image."""
         return self.lease_minutes * 60
+
+    def max_scan_age(self, trigger: str) -> int:
+        """Seconds a completed scan keeps a new one from being leased: the sweep's re-scans
+        also take a scan older than its rescan age (docs/sweep.md)."""
+        ttl = self.cache_ttl_hours * 3600
+        return min(ttl, self.sweep.rescan_after_seconds) if trigger == SWEEP_TRIGGER else ttl
 
     @property
     def max_wait_seconds(self) -> int:
@@ -154,4 +163,5 @@ class Settings:
             # Set by the Lambda runtime (a function may not set it); unknown on the command line
             # unless exported, and then the region rule is left out.
             region=env.get("AWS_REGION", "").strip() or None,
+            sweep=SweepSettings.from_env(env),
         )

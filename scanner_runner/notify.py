@@ -28,6 +28,7 @@ def message(report: ScanReport, uri: str) -> str:
         f"What: {image.ref}",
         f"      digest {digest or 'unknown'}",
         f"Where: {where_it_runs(report)}",
+        *([f"Runs now: {one_line(report.where)}"] if report.where else []),
         f"Why: {report.policy.reason}",
         f"Counts: {_counts(report)}",
     ]

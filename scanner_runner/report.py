@@ -127,6 +127,7 @@ class ScanReport:
     report_uri: str = ""
     error: str = ""
     schema_version: int = SCHEMA_VERSION
+    where: str = ""  # where the digest runs, from the sweep's in-use index ("" when unknown)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -159,6 +160,7 @@ class ScanReport:
             "schema_version": self.schema_version,
             "image": asdict(self.image),
             "trigger": asdict(self.trigger),
+            **({"where": self.where} if self.where else {}),  # optional: only when known
             "scanner": asdict(self.scanner),
             "started_at": self.started_at,
             "finished_at": self.finished_at,

@@ -25,6 +25,7 @@ from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.report import STATUS_ERROR, ScanReport
 from scanner_runner.scanners import default_scanner_name, make_scanner
 from scanner_runner.scanners.interface import ScanRequest, ScanResult, redact
+from scanner_runner.whereruns import with_where
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def _run(job: ScanJob, runtime: Runtime, cannot_start: str) -> Outcome:
             finished=finished,
             targets=runtime.targets,
         )
+        report = with_where(report, runtime.targets, runtime.clients, finished,
+                            runtime.boto3_session)  # fmt: skip
         sbom = scanned.result.sbom if scanned.result is not None else None
         _write(report, job.output_dir, sbom)
     return _publish(job, runtime, report, finished)

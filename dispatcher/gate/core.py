@@ -61,7 +61,7 @@ def evaluate(
     allow_list = tuple(breakglass)
     answers = []
     try:
-        records = cache.last_scans([cache_key(image) for image in images], clock())
+        records = cache.gate_scans([cache_key(image) for image in images], clock())
     except CacheError as exc:
         return [on_error(image, str(exc), gate) for image in images]
     for image in images:

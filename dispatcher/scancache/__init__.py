@@ -17,12 +17,27 @@ free build slot (dispatcher/execute.py).
   line_oldest  epoch ms (SentTimestamp) of the oldest message StartBuild refused for capacity
   line_end     line_oldest + the caller's slack: messages sent later wait behind that generation
   expires_at   the line counts until then; each refusal in its generation renews it
+The in-use index (dispatcher/scancache/inuse.py), written by the sweep: one item per digest and
+account-region where it runs, `run#<digest>#<account>#<region>`. Sibling items, not attributes of
+the digest's item: each sweep unit (one account-region) then owns the items it writes, so units
+running at once never race and need no condition, and a verdict written meanwhile is untouched.
+  digest, account, region, image   what runs there
+  places        list of {kind: ecs | lambda, name: cluster/service or function, tasks}
+  tasks         running ECS tasks of the digest there; place_count: places (the list is capped)
+  last_seen     epoch seconds of the sweep that saw it
+  expires_at    last_seen + IN_USE_HOURS: lapses when no sweep sees it any more
+  scan_status, scan_completed_at, scan_report_uri, scan_counts, scan_vuln_data: the digest's
+                last scan as the sweep saw it, so the rescan age outlives the verdict's own TTL
+One item per account-region, `unit#<account>#<region>`: what its last sweep recorded.
+  digests       string set of the digests written; a later sweep deletes those it no longer sees
+  swept_at      epoch seconds of that sweep; expires_at as above
 The values the operations take and answer: dispatcher/scanitems.py.
 """
 
 from __future__ import annotations
 
 from dispatcher.imageref import ImageRef
+from dispatcher.scancache.inuse import InUseIndex
 from dispatcher.scancache.leases import Leases
 from dispatcher.scancache.line import Line
 from dispatcher.scancache.table import (
@@ -66,8 +81,9 @@ def digest_key(digest: str) -> str:
     return f"digest#{digest}"
 
 
-class ScanCacheTable(Leases, Verdicts, Line):
+class ScanCacheTable(Leases, Verdicts, Line, InUseIndex):
     """The scan-cache table over an injected boto3 DynamoDB client; every error is `CacheError`.
 
-    One class, its operations grouped by concern: leases, verdicts, the capacity line.
+    One class, its operations grouped by concern: leases, verdicts, the capacity line, the in-use
+    index.
     """

@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "demo": "scanner_runner.cli.demo:demo",
     "verdict": "scanner_runner.cli.verdict:verdict",
     "gate": "scanner_runner.cli.gate:gate",
+    "sweep": "scanner_runner.cli.sweep:sweep",
+    "status": "scanner_runner.cli.status:status",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -31,6 +33,8 @@ SHORT_HELP: dict[str, str] = {
     "demo": "Run the whole flow on this machine with embedded defaults.",
     "verdict": "The deploy gate's allow/deny answer for images, from the scan cache.",
     "gate": "What a gate hook Lambda answers for a payload (ECS, CloudFormation, CodeDeploy).",
+    "sweep": "List what runs now in every account-region; scan what is unscanned or stale.",
+    "status": "What runs now and its latest verdict, riskiest first.",
 }
 
 

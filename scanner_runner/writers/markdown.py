@@ -41,6 +41,8 @@ def render(report: ScanReport) -> str:
         f" / {_cell(report.trigger.region or '-')}",
         f"- Scanned: {report.started_at} → {report.finished_at}",
     ]
+    if report.where:
+        lines.append(f"- Where it runs: {_cell(report.where)}")
     if report.report_uri:
         lines.append(f"- Full report: `{_code(report.report_uri)}`")
     findings = [f for f in report.sorted_findings() if not f.ignored]

@@ -120,6 +120,7 @@ ROLES = {
         lambda: calls_in(
             [
                 closure("dispatcher.resolve_aws")["dispatcher.resolve_aws"],
+                closure("dispatcher.sweep.inventory")["dispatcher.sweep.inventory"],
                 closure("scanner_runner.registry.credentials")[
                     "scanner_runner.registry.credentials"
                 ],
@@ -143,10 +144,20 @@ ROLES = {
 }
 
 
+# Calls the derivation cannot see by name (their method is in NOT_AWS), per role.
+ALSO_CALLED = {
+    "DispatcherRole": {"dynamodb:Scan": "ScanCacheTable.in_use reads the in-use index"},
+    "ScanBuildRole": {"dynamodb:Scan": "ScanCacheTable.in_use: where the scanned digest runs"},
+}
+# boto3 operations whose IAM action has another name.
+IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+
+
 def needed(role: str) -> set[str]:
     """What the code run as the role calls, plus what AWS does with the role for it."""
     _, code = ROLES[role]
-    actions = set(code().actions(NOT_AWS)) - NO_PERMISSION
+    called = {IAM_ACTION.get(a, a) for a in code().actions(NOT_AWS)}
+    actions = (called | set(ALSO_CALLED.get(role, {}))) - NO_PERMISSION
     if role == "ScanAccessRole":
         actions.discard("sts:AssumeRole")  # the hub roles assume it; it assumes nothing
     return actions | set(PLATFORM[role])

@@ -123,7 +123,7 @@ def test_scanner_stack_creates_its_supported_resources() -> None:
     assert iam.get_role(RoleName="deployscan-dispatcher")["Role"]
     assert iam.get_role(RoleName="deployscan-scan-build")["Role"]
     rules = boto3.client("events", region_name=REGION).list_rules()["Rules"]
-    assert len(rules) == 3  # no hub rules without OrganizationId
+    assert len(rules) == 4  # no hub rules without OrganizationId; 3 deploy rules, first sweep
 
 
 @pytest.mark.usefixtures("aws")

@@ -50,4 +50,8 @@ def test_the_dispatcher_may_delay_only_its_queue_and_write_only_the_dlq(
         for action in actions if isinstance(actions, list) else [actions]:
             grants.setdefault(action, []).append(statement["Resource"])
     assert grants["sqs:ChangeMessageVisibility"] == [{"Fn::GetAtt": ["EventQueue", "Arn"]}]
-    assert grants["sqs:SendMessage"] == [{"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}]
+    # The DLQ; and the event queue, where the sweep fans out (dispatcher/sweep/units.py).
+    assert grants["sqs:SendMessage"] == [
+        {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        {"Fn::GetAtt": ["EventQueue", "Arn"]},
+    ]

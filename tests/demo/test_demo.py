@@ -34,6 +34,15 @@ def test_quick_demo_runs_the_flow_and_cleans_up(tmp_path: Path) -> None:
     html = workdir / "reports" / "01-shop-checkout-api" / "report.html"
     assert html.is_file() and f"file://{html.resolve()}" in out
     assert "report in the emulated S3: s3://deployscan-reports-123456789012/reports/" in out
+    # the sweep: already running before any deploy event, found, scanned, shown by status
+    assert "/legacy/billing:4.2 -> build (never-scanned); runs in legacy/service:billing, " \
+        "nightly-report" in out  # fmt: skip
+    status = out[out.index("$ deployscan status") :].splitlines()
+    assert status[1].split()[:3] == ["IMAGE", "DIGEST", "WHERE"]
+    assert "1 service (2 tasks) and 1 function in 1 account, 1 region" in status[2]
+    assert "passed (inventory only)" in status[2] and " sweep " in out
+    posture = (workdir / "reports" / "index.html").read_text()
+    assert "legacy/billing:4.2" in posture and 'href="02-legacy-billing/report.html"' in posture
     after = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()}
     assert after <= before  # registry, build shells and scanners are all gone
 
@@ -74,7 +83,9 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert "skipped: scan-in-progress" in by_prefix["shop/log-shipper"]
     assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
     assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
-    assert len(list((workdir / "reports").glob("*/report.html"))) == 4
+    # the deployed images, and the two the sweep found running (legacy/billing, nightly-report)
+    assert len(list((workdir / "reports").glob("*/report.html"))) == 6
+    assert " failed " in rows["legacy/billing:4.2"] and " sweep " in rows["legacy/billing:4.2"]
     gated = {line.split()[0]: line for line in table if " gate:ecs-hook " in line}
     assert "deploy FAILED: " in gated["shop/payments:4.2.0"]
 
@@ -92,7 +103,9 @@ def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Pat
     table = out[out.index("image  ") :].split("\n\n")[0].splitlines()
     (row,) = [line for line in table if line.startswith("shop/checkout-api:2.3.1")][:1]
     assert " error " in row and "inventory only" not in row
-    (line,) = [line for line in out.splitlines() if " ended in error: " in line]
+    errors = [line for line in out.splitlines() if " ended in error: " in line]
+    assert len(errors) == 2  # the deployed image's build and the swept legacy/billing's
+    (line,) = [line for line in errors if "checkout-api" in line]
     assert line.startswith("deployscan demo: shop/checkout-api:2.3.1 ended in error: qscanner")
     assert line.endswith("Error: subscription expired for this pod")
 

@@ -43,8 +43,10 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     root = logging.getLogger()
     saved = (root.level, [(h, h.formatter) for h in root.handlers])
     handler.runtime.cache_clear()
+    handler._sweep_clients.cache_clear()
     yield codebuild
     handler.runtime.cache_clear()
+    handler._sweep_clients.cache_clear()
     root.setLevel(saved[0])
     for h, formatter in saved[1]:
         h.setFormatter(formatter)
@@ -92,3 +94,24 @@ def test_a_direct_event_that_fails_raises_for_lambda_retry(deployed: Any) -> Non
     assert handler.lambda_handler(load_event("ecs-task-stopped.json"), Context()) == {
         "batchItemFailures": []
     }
+
+
+def test_a_requested_sweep_fans_out_from_the_lambda(
+    deployed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs", region_name=HOME_REGION)
+    url = sqs.create_queue(QueueName="deployscan-events")["QueueUrl"]
+    monkeypatch.setenv("EVENT_QUEUE_URL", url)
+    monkeypatch.setenv("SWEEP_REGIONS", "us-east-1,eu-west-1")
+    monkeypatch.setenv("SWEEP_ACCOUNTS", "210987654321")
+    handler.runtime.cache_clear()
+    body = json.dumps({"source": "deployscan.sweep", "detail-type": "Sweep Requested",
+                       "detail": {}})  # fmt: skip
+    batch = {"Records": [{"messageId": "m1", "body": body, "receiptHandle": "rh",
+                          "attributes": {"SentTimestamp": "1"}}]}  # fmt: skip
+    assert handler.lambda_handler(batch, Context()) == {"batchItemFailures": []}
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    units = sorted((json.loads(m["Body"])["detail"]["account"],
+                    json.loads(m["Body"])["detail"]["region"]) for m in got)  # fmt: skip
+    assert units == [("123456789012", "eu-west-1"), ("123456789012", "us-east-1"),
+                     ("210987654321", "eu-west-1"), ("210987654321", "us-east-1")]  # fmt: skip

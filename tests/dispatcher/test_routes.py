@@ -30,6 +30,7 @@ ROW_FIXTURES = {
     "lambda:CreateFunction": "lambda-create-function-image.json",
     "lambda:UpdateFunctionCode": "lambda-update-function-code-image.json",
     "lambda:UpdateFunctionConfiguration": "lambda-update-function-configuration.json",
+    "sweep": "sweep-image.json",
 }
 
 
@@ -220,3 +221,25 @@ def test_huge_task_definition_is_bounded() -> None:
     targets = [o for o in out if isinstance(o, ImagesTarget)]
     assert [s.reason for s in skips] == [m.TOO_MANY_CONTAINERS]
     assert len(targets[0].images) == MAX_CONTAINERS
+
+
+def test_sweep_image_names_its_one_image_digest_and_place() -> None:
+    (target,) = _extract("sweep-image.json")
+    assert isinstance(target, ImagesTarget)
+    assert [(c.container, c.image, c.digest) for c in target.images] == [
+        ("checkout", f"{ECR}/shop/checkout:2.3.1", D1)
+    ]
+    assert (target.origin.trigger, target.platform) == ("sweep", "linux/arm64")
+    assert target.cluster == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/payments"
+    assert (target.origin.account, target.origin.region) == (ACCOUNT, REGION)
+
+
+def test_a_swept_lambda_image_is_a_function_target_pinned_to_its_digest() -> None:
+    event = load_event("sweep-image.json")
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:report"
+    event["detail"] = {"image": f"{ECR}/jobs/report:7", "digest": D1, "kind": "lambda",
+                       "resourceArn": arn, "platform": "linux/amd64"}  # fmt: skip
+    (target,) = extract(EventBridgeEvent(event), "r1")
+    assert isinstance(target, FunctionTarget)
+    assert (target.function, target.image) == (arn, f"{ECR}/jobs/report:7@{D1}")
+    assert target.origin.trigger == "sweep"

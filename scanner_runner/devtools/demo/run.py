@@ -24,6 +24,7 @@ from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 from scanner_runner.devtools import imagebuild
+from scanner_runner.devtools.demo import sweep as demo_sweep
 from scanner_runner.devtools.demo.events import demo_events
 from scanner_runner.devtools.demo.gate import GateStep, gate_deployments, gate_rows
 from scanner_runner.devtools.demo.images import push_samples, samples
@@ -154,6 +155,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
         with _environment(moto.environment()):  # the dispatcher's own boto3 session
             resolver = AwsResolver(moto.session(), None, home_account=ACCOUNT)
             memo = Memo()  # one warm Lambda execution environment
+            running = demo_sweep.start_workloads(moto, registry, echo, quick=options.quick)
             for item in demo_events(registry.host, built, quick=options.quick):
                 result = dispatch(item.event, settings, resolver, cache=cache,
                                   launcher=launcher, memo=memo)  # fmt: skip
@@ -165,12 +167,15 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
                 scanner=scanner.name,
             )  # fmt: skip
             gate.ask(echo)  # scans still running (one started by the gate): IN_PROGRESS
+            outcomes += demo_sweep.sweep(running, settings, cache, resolver=resolver,
+                                         launcher=launcher, echo=echo)  # fmt: skip
         echo(f"running {len(launcher.pending)} builds of buildspecs/scan.yml (local executor)")
         launcher.run_pending()
         with _environment(moto.environment()):
             answers = gate.ask(echo)  # ECS calls again after callBackDelay: the final answers
         rows = rows_for(outcomes, launcher.results, workdir / "reports")
         rows += gate_rows(gate.deploys, answers)
+        demo_sweep.after_builds(cache, rows, workdir / "reports", echo)
     return DemoResult(tuple(rows), scanner, workdir / "reports", time.monotonic() - started)
 
 

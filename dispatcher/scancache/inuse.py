@@ -1,0 +1,275 @@
+"""The in-use index: which digests run where (one item per digest and account-region).
+
+A sweep of one account-region owns the items it writes (`run#<digest>#<account>#<region>`) and
+one `unit#<account>#<region>` item listing them, so sweeps of different account-regions never
+write the same item and need no conditions. Batches: BatchGetItem (100 keys), BatchWriteItem (25).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from dispatcher.ddbvalues import number, text
+from dispatcher.errors import CacheError, aws_error_code
+from dispatcher.scancache.table import (
+    COMPLETED_STATUSES,
+    PARTITION_KEY,
+    STATUS_ERROR,
+    STATUS_IN_FLIGHT,
+    TTL_ATTRIBUTE,
+    Table,
+)
+from dispatcher.scanitems import InUseEntry, KnownFunction, LastScan, Place, UnitState
+
+RUN_PREFIX = "run#"
+UNIT_PREFIX = "unit#"
+MAX_PLACES = 100  # per item; a digest in more places keeps the busiest (the count stays exact)
+# What one unit item lists (DynamoDB items stop at 400 KB): digests beyond lapse by TTL only,
+# functions beyond are resolved with GetFunction on every sweep.
+MAX_UNIT_DIGESTS = 2000
+MAX_KNOWN_FUNCTIONS = 500
+_GET_BATCH, _WRITE_BATCH, _ROUNDS = 100, 25, 8
+
+
+def run_key(digest: str, account: str, region: str) -> str:
+    """The in-use item of `digest` in one account-region."""
+    return f"{RUN_PREFIX}{digest}#{account}#{region}"
+
+
+def unit_key(account: str, region: str) -> str:
+    """The item listing what the last sweep of one account-region recorded."""
+    return f"{UNIT_PREFIX}{account}#{region}"
+
+
+class InUseIndex(Table):
+    """Read and record where digests run; read scans whatever their TTL says."""
+
+    def last_scans(self, keys: Iterable[str]) -> dict[str, LastScan]:
+        """The last scan recorded under each cache key (absent keys: never scanned or deleted)."""
+        found = {}
+        for key, item in self._batch_get(keys).items():
+            scan = _last_scan(item)
+            if scan is not None:
+                found[key] = scan
+        return found
+
+    def unit_state(self, account: str, region: str) -> UnitState:
+        """What the last sweep of this account-region recorded (digests, resolved functions)."""
+        item = self._get(unit_key(account, region))
+        raw = item.get("digests")
+        values = raw.get("SS", []) if isinstance(raw, dict) else []
+        raw = item.get("functions")
+        known = raw.get("M", {}) if isinstance(raw, dict) else {}
+        functions = {}
+        for arn, value in known.items():
+            fields = value.get("M", {}) if isinstance(value, dict) else {}
+            sha, uri = text(fields, "c"), text(fields, "r")
+            if isinstance(arn, str) and sha and uri:
+                functions[arn] = KnownFunction(sha, text(fields, "i") or "", uri)
+        return UnitState(tuple(v for v in values if isinstance(v, str)), functions)
+
+    def remembered(self, account: str, region: str, digests: Iterable[str]) -> dict[str, LastScan]:
+        """The scans the in-use items of this account-region remember, per digest."""
+        keys = {run_key(d, account, region): d for d in digests}
+        out = {}
+        for key, item in self._batch_get(keys).items():
+            scan = _last_scan(item, prefix="scan_")
+            if scan is not None:
+                out[keys[key]] = scan
+        return out
+
+    def record_unit(
+        self,
+        account: str,
+        region: str,
+        entries: Iterable[InUseEntry],
+        *,
+        now: float,
+        keep_seconds: int,
+        before: UnitState,
+        functions: Mapping[str, KnownFunction],
+        complete: bool = True,
+    ) -> int:
+        """Write this account-region's in-use items; remove those its last sweep (`before`) wrote
+        that this one no longer sees, unless the listing was incomplete. Each item lapses
+        `keep_seconds` after its sighting. Answers how many items were removed."""
+        entries = list(entries)
+        seen = {e.digest for e in entries}
+        gone = [d for d in before.digests if d not in seen] if complete else []
+        requests: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": _entry_item(e, keep_seconds)}} for e in entries
+        ]
+        requests += [
+            {"DeleteRequest": {"Key": {PARTITION_KEY: {"S": run_key(d, account, region)}}}}
+            for d in gone
+        ]
+        self._batch_write(requests)
+        listed = sorted(seen)[:MAX_UNIT_DIGESTS]
+        unit: dict[str, Any] = {
+            PARTITION_KEY: {"S": unit_key(account, region)},
+            "swept_at": {"N": str(int(now))},
+            TTL_ATTRIBUTE: {"N": str(int(now) + keep_seconds)},
+        }
+        if listed:  # DynamoDB refuses an empty string set
+            unit["digests"] = {"SS": listed}
+        known = sorted(functions.items())[:MAX_KNOWN_FUNCTIONS]
+        unit["functions"] = {"M": {arn: _function_value(f) for arn, f in known}}
+        self._batch_write([{"PutRequest": {"Item": unit}}])
+        return len(gone)
+
+    def in_use(self, now: float, digest: str | None = None) -> list[InUseEntry]:
+        """Every in-use item not yet lapsed (of one digest when given), read with Scan."""
+        prefix = f"{RUN_PREFIX}{digest}#" if digest else RUN_PREFIX
+        out = []
+        for item in self._scan(prefix, now):
+            entry = _entry(item)
+            if entry is not None:
+                out.append(entry)
+        return out
+
+    def _batch_get(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), _GET_BATCH):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": [{PARTITION_KEY: {"S": k}} for k in wanted[start : start + _GET_BATCH]],
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(_ROUNDS):
+                answer = self._call(
+                    "BatchGetItem", self._client.batch_get_item, RequestItems=pending
+                )
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    found[text(item, PARTITION_KEY) or ""] = item
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            else:
+                raise CacheError(f"dynamodb:BatchGetItem on {self._table} left keys unprocessed")
+        return found
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _WRITE_BATCH):
+            pending: dict[str, Any] = {self._table: requests[start : start + _WRITE_BATCH]}
+            for _ in range(_ROUNDS):
+                answer = self._call(
+                    "BatchWriteItem", self._client.batch_write_item, RequestItems=pending
+                )
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise CacheError(f"dynamodb:BatchWriteItem on {self._table} left items unwritten")
+
+    def _scan(self, prefix: str, now: float) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(#pk, :prefix) AND #exp > :now",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":prefix": {"S": prefix}, ":now": {"N": str(int(now))}},
+        }
+        while True:
+            answer = self._call("Scan", self._client.scan, **request)
+            yield from (i for i in answer.get("Items", []) if isinstance(i, dict))
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return
+            request["ExclusiveStartKey"] = last
+
+    def _call(self, operation: str, method: Callable[..., Any], **request: Any) -> dict[str, Any]:
+        try:
+            answer = method(**request)
+        except Exception as exc:  # botocore errors, wrapped once at this seam
+            raise CacheError(
+                f"dynamodb:{operation} on {self._table} failed: {aws_error_code(exc)}"
+            ) from exc
+        return answer if isinstance(answer, dict) else {}
+
+
+def _last_scan(item: dict[str, Any], prefix: str = "") -> LastScan | None:
+    status = text(item, f"{prefix}status")
+    if status not in (*COMPLETED_STATUSES, STATUS_ERROR, STATUS_IN_FLIGHT):
+        return None
+    if status == STATUS_IN_FLIGHT:
+        return LastScan(
+            status, number(item, "updated_at"), lease_until=number(item, "lease_expires_at")
+        )
+    at = number(item, f"{prefix}completed_at") or number(item, f"{prefix}updated_at")
+    raw = item.get(f"{prefix}counts", {})
+    counts = raw.get("M", {}) if isinstance(raw, dict) else {}
+    uri = text(item, f"{prefix}report_uri") or ""
+    flag = item.get(f"{prefix}vuln_data")
+    return LastScan(
+        status or "",
+        at,
+        "" if uri == "-" else uri,
+        {k: int(number(counts, k)) for k in counts if isinstance(k, str)},
+        vulnerability_data=not (isinstance(flag, dict) and flag.get("BOOL") is False),
+    )
+
+
+def _entry_item(entry: InUseEntry, keep_seconds: int) -> dict[str, Any]:
+    places = sorted(entry.places, key=lambda p: (-p.tasks, p.kind, p.name))
+    item: dict[str, Any] = {
+        PARTITION_KEY: {"S": run_key(entry.digest, entry.account, entry.region)},
+        "digest": {"S": entry.digest},
+        "account": {"S": entry.account},
+        "region": {"S": entry.region},
+        "image": {"S": entry.image[:1024]},
+        "tasks": {"N": str(sum(p.tasks for p in entry.places))},
+        "place_count": {"N": str(len(entry.places))},
+        "places": {"L": [_place_value(p) for p in places[:MAX_PLACES]]},
+        "last_seen": {"N": str(int(entry.last_seen))},
+        TTL_ATTRIBUTE: {"N": str(int(entry.last_seen) + keep_seconds)},
+    }
+    scan = entry.last_scan
+    if scan is not None and scan.status != STATUS_IN_FLIGHT:
+        item["scan_status"] = {"S": scan.status}
+        item["scan_completed_at"] = {"N": str(int(scan.at))}
+        item["scan_report_uri"] = {"S": scan.report_uri or "-"}
+        item["scan_counts"] = {"M": {k: {"N": str(v)} for k, v in scan.counts.items()}}
+        item["scan_vuln_data"] = {"BOOL": scan.vulnerability_data}
+    return item
+
+
+def _function_value(known: KnownFunction) -> dict[str, Any]:
+    fields = {"c": known.code_sha256[:128], "i": known.image_uri[:1024], "r": known.resolved_uri}
+    return {"M": {k: {"S": v[:1024]} for k, v in fields.items() if v}}
+
+
+def _place_value(place: Place) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "kind": {"S": place.kind},
+        "name": {"S": place.name[:512]},
+        "tasks": {"N": str(place.tasks)},
+    }
+    for name, value in (("launch_type", place.launch_type), ("platform", place.platform)):
+        if value:
+            fields[name] = {"S": value[:64]}
+    return {"M": fields}
+
+
+def _entry(item: dict[str, Any]) -> InUseEntry | None:
+    digest, account, region = text(item, "digest"), text(item, "account"), text(item, "region")
+    if not (digest and account and region):
+        return None
+    raw = item.get("places", {})
+    places = []
+    for value in raw.get("L", []) if isinstance(raw, dict) else []:
+        fields = value.get("M", {}) if isinstance(value, dict) else {}
+        kind, name = text(fields, "kind"), text(fields, "name")
+        if kind and name:
+            launch, platform = text(fields, "launch_type") or "", text(fields, "platform") or ""
+            places.append(Place(kind, name, int(number(fields, "tasks")), launch, platform))
+    return InUseEntry(
+        digest=digest,
+        account=account,
+        region=region,
+        image=text(item, "image") or "",
+        places=tuple(places),
+        last_seen=number(item, "last_seen"),
+        last_scan=_last_scan(item, prefix="scan_"),
+    )

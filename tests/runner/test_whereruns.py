@@ -1,0 +1,70 @@
+"""Reports and notifications say where the digest runs when the sweep's in-use index knows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from dispatcher.scancache import ScanCacheTable
+from dispatcher.scanitems import InUseEntry, Place, UnitState
+from scanner_runner import publish
+from scanner_runner.report import ScanReport, load, save
+from scanner_runner.whereruns import with_where
+from scanner_runner.writers.markdown import render as markdown
+from tests.runner.conftest import fixed_report
+
+TABLE = "deployscan-scan-cache"
+NOW = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def table(aws: None) -> Any:
+    client = boto3.client("dynamodb", region_name="eu-west-1")
+    client.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")  # fmt: skip
+    return client
+
+
+def _runs(client: Any, digest: str, account: str, places: tuple[Place, ...]) -> None:
+    entry = InUseEntry(digest, account, "eu-west-1", "shop/api:1.4.2", places, NOW.timestamp())
+    ScanCacheTable(client, TABLE).record_unit(
+        account, "eu-west-1", [entry], now=NOW.timestamp(), keep_seconds=3600,
+        before=UnitState(), functions={},
+    )  # fmt: skip
+
+
+def test_the_report_and_its_notification_say_where_the_digest_runs(
+    table: Any, tmp_path: Path
+) -> None:
+    report = fixed_report()
+    digest = report.image.digest
+    _runs(table, digest, "123456789012", (Place("ecs", "prod/service:api", 4),
+                                          Place("ecs", "prod/service:api-canary", 1)))  # fmt: skip
+    _runs(table, digest, "210987654321", (Place("ecs", "prod/service:api", 2),))
+    targets = publish.Targets(table=TABLE)
+    found = with_where(report, targets, publish.Clients(dynamodb=table), NOW)
+    assert found.where == "runs in 3 services (7 tasks) in 2 accounts, 1 region"
+    assert "Where it runs: runs in 3 services (7 tasks) in 2 accounts" in publish.message(found, "")
+    assert "- Where it runs: runs in 3 services" in markdown(found)
+    save(found, tmp_path / "report.json")
+    assert load(tmp_path / "report.json").where == found.where
+
+
+def test_nothing_is_said_when_the_index_does_not_know_the_digest(table: Any) -> None:
+    report = fixed_report()
+    targets = publish.Targets(table=TABLE)
+    assert with_where(report, targets, publish.Clients(dynamodb=table), NOW) is report
+    assert "where" not in report.to_dict()
+    assert "Where it runs" not in publish.message(report, "")
+
+
+def test_an_unreadable_table_leaves_the_line_out(aws: None) -> None:
+    report: ScanReport = fixed_report()
+    client = boto3.client("dynamodb", region_name="eu-west-1")  # no such table
+    targets = publish.Targets(table="missing")
+    assert with_where(report, targets, publish.Clients(dynamodb=client), NOW) is report
