@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatcher.scancache import code_sha256_hex
 from scanner_runner import denylist
 from scanner_runner import publish as publishing
-from dispatcher.scancache import code_sha256_hex
 from scanner_runner.acquire import Target
 from scanner_runner.errors import DeployscanError, ScannerError
 from scanner_runner.job import ScanJob

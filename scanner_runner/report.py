@@ -220,6 +220,8 @@ def _lambda_dict(info: LambdaInfo) -> dict[str, Any]:
     data = asdict(info)
     data["layers"], data["layer_code_sha256"] = list(info.layers), list(info.layer_code_sha256)
     return data
+
+
 MAX_THRESHOLDS_DEPTH = 3  # {"limits": {"high": 0}} is 2; anything much deeper is not ours
 
 

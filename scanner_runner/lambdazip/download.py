@@ -50,7 +50,11 @@ def download(
         with http.get(
             url, stream=True, allow_redirects=False, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
         ) as answer:
-            if answer.is_redirect or answer.is_permanent_redirect or 300 <= answer.status_code < 400:
+            if (
+                answer.is_redirect
+                or answer.is_permanent_redirect
+                or 300 <= answer.status_code < 400
+            ):
                 raise PullError(f"code download from {where} redirected (refused)")
             if answer.status_code != 200:
                 raise PullError(f"code download from {where} answered HTTP {answer.status_code}")

@@ -12,6 +12,7 @@ stays inside the tree without passing through another symlink. Zip has no hard l
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import stat
@@ -67,8 +68,9 @@ def unpack(archive: Path, dest: Path, budget: Budget, what: str) -> int:
             real_dirs: set[Path] = {root}
             for info in files:
                 _write(zf, info, root, real_dirs, what)
+            names = {i.filename for i in links}
             for info in links:
-                _link(zf, info, root, real_dirs, {i.filename.rstrip("/") for i in links}, what)
+                _link(zf, info, root, real_dirs, link_names=names, what=what)
     except zipfile.BadZipFile as exc:
         raise PullError(f"{what} is not a valid zip: {exc}") from exc
     except (zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
@@ -91,7 +93,7 @@ def safe_name(name: str, what: str) -> str:
 def _check_layout(infos: list[zipfile.ZipInfo], zip_size: int, what: str) -> None:
     """Entries must not overlap one another in the file (each starts after the previous ends)."""
     spans = sorted((i.header_offset, i.header_offset + i.compress_size) for i in infos)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         if start < end:
             raise PullError(f"{what}: zip entries overlap (a zip bomb)")
     if spans and spans[-1][1] > zip_size:
@@ -144,7 +146,9 @@ def _real_parent(root: Path, name: str, real_dirs: set[Path], what: str) -> Path
     return parent
 
 
-def _write(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, real: set[Path], what: str) -> None:
+def _write(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, real: set[Path], what: str
+) -> None:
     parent = _real_parent(root, info.filename, real, what)
     path = parent / info.filename.rsplit("/", 1)[-1]
     if path.is_symlink():  # a later layer replaces an earlier layer's link, never follows it
@@ -165,6 +169,7 @@ def _link(
     info: zipfile.ZipInfo,
     root: Path,
     real: set[Path],
+    *,
     link_names: set[str],
     what: str,
 ) -> None:
