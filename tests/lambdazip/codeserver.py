@@ -23,7 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None, *, ca: bool) -> x509.Certificate:
+def _cert(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
+    *,
+    ca: bool,
+) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     issuer_name, issuer_key = issuer or (name, key)
     now = datetime.datetime.now(datetime.UTC)
@@ -60,7 +66,9 @@ class CodeServer:
         ca_cert = _cert("deployscan test CA", ca_key, None, ca=True)
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _cert("127.0.0.1", key, (ca_cert.subject, ca_key), ca=False)
-        self.ca_bundle = _pem(directory / "test-ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+        self.ca_bundle = _pem(
+            directory / "test-ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM)
+        )
         cert_file = _pem(directory / "server.pem", cert.public_bytes(serialization.Encoding.PEM))
         key_file = _pem(
             directory / "server.key",
@@ -90,7 +98,9 @@ class CodeServer:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -98,7 +108,7 @@ class CodeServer:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
             def do_GET(self) -> None:

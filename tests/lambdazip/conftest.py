@@ -61,26 +61,41 @@ def lambda_stub() -> Iterator[tuple[Stubber, StubSession]]:
         stubber.assert_no_pending_responses()
 
 
-def function_answer(location: str, sha: str, size: int, *, layers: tuple[str, ...] = (), version: str = "3",
-                    runtime: str = "python3.12", package: str = "Zip") -> dict[str, Any]:
-    """GetFunction's answer for a zip function (the fields the runner reads, as Lambda names them)."""
+def function_answer(
+    location: str,
+    sha: str,
+    size: int,
+    *,
+    layers: tuple[str, ...] = (),
+    version: str = "3",
+    runtime: str = "python3.12",
+    package: str = "Zip",
+) -> dict[str, Any]:
+    """GetFunction's answer for a zip function (the fields the runner reads)."""
     return {
         "Configuration": {
-            "FunctionName": "orders", "FunctionArn": f"{FUNCTION}:{version}", "Runtime": runtime,
-            "CodeSha256": sha, "CodeSize": size, "Version": version, "PackageType": package,
+            "FunctionName": "orders",
+            "FunctionArn": f"{FUNCTION}:{version}",
+            "Runtime": runtime,
+            "CodeSha256": sha,
+            "CodeSize": size,
+            "Version": version,
+            "PackageType": package,
             "Layers": [{"Arn": arn, "CodeSize": 1} for arn in layers],
         },
         "Code": {"RepositoryType": "S3", "Location": location},
-    }  # fmt: skip
+    }
 
 
 def layer_answer(location: str, sha: str, size: int, arn: str = LAYER) -> dict[str, Any]:
     """GetLayerVersionByArn's answer."""
     return {
         "Content": {"Location": location, "CodeSha256": sha, "CodeSize": size},
-        "LayerArn": arn.rsplit(":", 1)[0], "LayerVersionArn": arn, "Version": int(arn.rsplit(":", 1)[1]),
+        "LayerArn": arn.rsplit(":", 1)[0],
+        "LayerVersionArn": arn,
+        "Version": int(arn.rsplit(":", 1)[1]),
         "CompatibleRuntimes": ["python3.12"],
-    }  # fmt: skip
+    }
 
 
 def work_dirs(tmp_path: Path) -> tuple[Path, Path]:
