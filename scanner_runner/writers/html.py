@@ -7,7 +7,7 @@ from functools import lru_cache
 import jinja2
 
 from scanner_runner.report import SEVERITIES, ScanReport
-from scanner_runner.writers.interface import scanner_label, short_digest, verdict_word
+from scanner_runner.writers.interface import scanner_label, short_digest, target_rows, verdict_word
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +30,7 @@ def render(report: ScanReport) -> str:
         verdict=verdict_word(report),
         scanner_label=scanner_label(report),
         short_digest=short_digest(report.image.digest),
+        target_rows=target_rows(report),
         severities=SEVERITIES,
         summary=report.summary,
         findings=[f for f in findings if not f.ignored],

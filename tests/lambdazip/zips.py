@@ -69,3 +69,22 @@ def function_zip() -> bytes:
 def layer_zip() -> bytes:
     """A layer as Lambda mounts it under /opt: python/ holds its packages."""
     return make_zip(dist_info("urllib3", "1.24.1", prefix="python/"))
+
+
+def denied_node_function() -> bytes:
+    """A Node.js function whose lock file pins event-stream 3.3.6 (on the built-in deny list)."""
+    lock = (
+        '{"name": "fn", "version": "1.0.0", "lockfileVersion": 3, "packages": {'
+        '"": {"name": "fn", "version": "1.0.0", "dependencies": {"event-stream": "3.3.6"}},'
+        '"node_modules/event-stream": {"version": "3.3.6"}}}'
+    )
+    return make_zip(
+        [
+            file("index.js", "exports.handler = async () => 1;\n"),
+            file("package-lock.json", lock),
+            file(
+                "node_modules/event-stream/package.json",
+                '{"name": "event-stream", "version": "3.3.6"}',
+            ),
+        ]
+    )
