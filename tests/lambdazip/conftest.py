@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.lambdazip.codeserver import CodeServer
+from scanner_runner.devtools.codeserve import CodeServer
 from tests.runner.conftest import double, make_options  # the QScanner double's fixtures
 
 __all__ = ["double", "make_options"]

@@ -14,10 +14,10 @@ import pytest
 from botocore.stub import Stubber
 
 from dispatcher.buildvars import KIND_LAMBDA_ZIP
+from scanner_runner.devtools.codeserve import CodeServer
 from scanner_runner.errors import PullError
 from scanner_runner.lambdazip import CodeRequest
 from scanner_runner.lambdazip.unpack import Budget, unpack
-from tests.lambdazip.codeserver import CodeServer
 from tests.lambdazip.conftest import FUNCTION, StubSession, function_answer
 from tests.lambdazip.test_scan_zip import scan
 from tests.lambdazip.zips import code_sha256, file, function_zip, link, make_zip

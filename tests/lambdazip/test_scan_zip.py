@@ -13,11 +13,11 @@ from botocore.stub import Stubber
 
 from dispatcher.buildvars import KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
 from dispatcher.scancache import code_key
+from scanner_runner.devtools.codeserve import CodeServer
 from scanner_runner.job import Runtime, ScanJob
 from scanner_runner.lambdazip import CodeRequest
 from scanner_runner.publish import Targets
 from scanner_runner.scan import run_scan
-from tests.lambdazip.codeserver import CodeServer
 from tests.lambdazip.conftest import (
     FUNCTION,
     LAYER,

@@ -12,12 +12,12 @@ from botocore.stub import Stubber
 
 from dispatcher.buildvars import KIND_LAMBDA_ZIP
 from scanner_runner.denylist import default_entries
+from scanner_runner.devtools.codeserve import CodeServer
 from scanner_runner.lambdazip import CodeRequest
 from scanner_runner.policy import IgnoreEntry, Policy
 from scanner_runner.publish import key_prefix
 from scanner_runner.report import ScanReport
 from scanner_runner.writers import FORMATS
-from tests.lambdazip.codeserver import CodeServer
 from tests.lambdazip.conftest import FUNCTION, LAYER, StubSession
 from tests.lambdazip.test_scan_zip import scan, stub_function
 from tests.lambdazip.zips import code_sha256, denied_node_function

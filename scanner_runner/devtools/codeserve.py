@@ -1,6 +1,6 @@
 """A local HTTPS endpoint that serves zip packages as Lambda's presigned URLs do.
 
-moto stores zip functions and layers but serves no code, so the tests serve it here, on
+moto stores zip functions and layers but serves no code, so the tests and the demo serve it here, on
 127.0.0.1, with a certificate from a test CA generated at start; the runner trusts that CA the
 standard way (REQUESTS_CA_BUNDLE). Paths: `/code/<name>?X-Amz-Signature=…` the bytes put there;
 `/redirect/<name>` a 302 to the real path; `/forbidden/<name>` a 403 (an expired URL);
