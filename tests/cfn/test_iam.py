@@ -98,6 +98,8 @@ ROLES = {
         lambda: calls_in(
             [
                 closure("dispatcher.resolve_aws")["dispatcher.resolve_aws"],
+                # zip code lookups, by the dispatcher and by the build (scanner_runner.lambdazip)
+                closure("dispatcher.lambdacode")["dispatcher.lambdacode"],
                 closure("scanner_runner.registry.credentials")[
                     "scanner_runner.registry.credentials"
                 ],
