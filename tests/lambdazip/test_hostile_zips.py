@@ -177,3 +177,15 @@ def test_an_untrusted_certificate_is_an_error_report(
 
 def test_zip_reading_itself_is_a_valid_check() -> None:
     assert zipfile.is_zipfile(io.BytesIO(overlapping_bomb()))
+
+
+def test_a_later_layers_file_replaces_an_earlier_link_without_following_it(tmp_path: Path) -> None:
+    budget, root = Budget(), tmp_path / "opt"
+    first = tmp_path / "1.zip"
+    first.write_bytes(make_zip([file("data/real.txt", "original"), link("conf", "data/real.txt")]))
+    unpack(first, root, budget, "layer 1")
+    second = tmp_path / "2.zip"
+    second.write_bytes(make_zip([file("conf", "replaced")]))
+    unpack(second, root, budget, "layer 2")
+    assert not (root / "conf").is_symlink() and (root / "conf").read_text() == "replaced"
+    assert (root / "data" / "real.txt").read_text() == "original"
