@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psutil
@@ -67,7 +68,16 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert "skipped: scan-in-progress" in by_prefix["shop/log-shipper"]
     assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
     assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
-    assert len(list((workdir / "reports").glob("*/report.html"))) == 4
+    # the zip step: the layer and the function (its lock file pins a deny-listed package)
+    assert "lambda:PublishLayerVersion" in rows["lambda-layer:shared-http"]
+    assert (
+        " failed " in rows["lambda-zip:orders"]
+        and "lambda:CreateFunction" in rows["lambda-zip:orders"]
+    )
+    denied = json.loads((workdir / "reports" / "06-orders" / "report.json").read_text())
+    assert any(f["package"] == "event-stream" for f in denied["findings"])
+    assert denied["lambda"]["layers"][0].endswith(":layer:shared-http:1")
+    assert len(list((workdir / "reports").glob("*/report.html"))) == 6
 
 
 def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Path) -> None:

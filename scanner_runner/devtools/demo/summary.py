@@ -90,7 +90,7 @@ def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path
             # Zero counts from an inventory would read like a clean vulnerability scan.
             verdict, counts = f"{verdict} (inventory only)", "n/a"
     return Row(
-        image=_short_image(outcome.build.image),
+        image=_short_image(outcome.build.image) if request.image else f"{request.kind}:{name}",
         trigger=request.trigger,
         digest=_short_digest(digest),
         verdict=verdict,
