@@ -51,7 +51,7 @@ def child(step: str, archive: Path, tree: Path) -> None:
                 digest.update(chunk)
         base64.b64encode(digest.digest())
     elif step == "unpack":
-        from scanner_runner.lambdazip.unpack import Budget, unpack  # noqa: PLC0415
+        from scanner_runner.lambdazip.unpack import Budget, unpack
 
         count = unpack(archive, tree, Budget(), "bench")
         print(f"files={count}", file=sys.stderr)
@@ -75,14 +75,8 @@ def measure(step: str, archive: Path, tree: Path) -> tuple[float, float]:
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"step {step} failed")
-    children = usage.ru_maxrss  # the child; syft's own peak is its grandchild's:
-    return wall, max(children, _grandchildren_rss()) / 1024
-
-
-def _grandchildren_rss() -> int:
-    import resource  # noqa: PLC0415
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # wait4's usage covers the child and the children it waited for (syft): the larger peak.
+    return wall, usage.ru_maxrss / 1024
 
 
 def main() -> None:
