@@ -87,7 +87,7 @@ class LambdaFront:
         return body
 
     def _layer_by_arn(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        arn = parse_qs(urlsplit(path).query).get("Arn", [""])[0]
+        arn = parse_qs(path.partition("?")[2]).get("Arn", [""])[0]
         parts = arn.split(":")
         if len(parts) != 8 or parts[5] != "layer":
             return 400, json.dumps({"Type": "User", "message": "bad layer ARN"}).encode()
@@ -112,8 +112,8 @@ class LambdaFront:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = dict(self.headers)
-                query = parse_qs(urlsplit(self.path).query)
-                if self.path.startswith("/2018-10-31/layers?") and query.get("find") == [
+                params = parse_qs(self.path.partition("?")[2])
+                if self.path.startswith("/2018-10-31/layers?") and params.get("find") == [
                     "LayerVersion"
                 ]:
                     status, out = front._layer_by_arn(self.path, headers)

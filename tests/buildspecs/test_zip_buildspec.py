@@ -17,13 +17,22 @@ from scanner_runner.devtools.codeserve import CodeServer
 from scanner_runner.devtools.demo.motoserver import MotoServer
 from scanner_runner.devtools.demo.stack import create_stack
 from scanner_runner.devtools.lambdafront import LambdaFront
+from scanner_runner.devtools.localbuild.executor import run_build
 from scanner_runner.devtools.localbuild.launcher import (
     LocalBuildLauncher,
     LocalProject,
     build_image_environment,
 )
 from scanner_runner.devtools.localbuild.model import EnvVar
-from tests.buildspecs.test_scan_buildspec import DOUBLE, NAMES, NO_INDEX, ROOT, TOKEN, report_keys
+from tests.buildspecs.test_scan_buildspec import (
+    DOUBLE,
+    NAMES,
+    NO_INDEX,
+    ROOT,
+    TOKEN,
+    bare_build,
+    report_keys,
+)
 from tests.lambdazip.zips import function_zip, layer_zip
 
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
@@ -126,3 +135,27 @@ def test_a_zip_function_and_its_layer_are_scanned_by_the_buildspec(
     (report,) = result.reports
     assert report.count("FAILED") > 0
     assert TOKEN not in log
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("lambda-zip", "LAMBDA_ARN is not set"),
+        ("lambda-layer", "LAYER_ARN is not set"),
+        ("rm -rf", "TARGET_KIND (image, lambda-zip or lambda-layer) is not set"),
+    ],
+)
+def test_a_zip_build_without_its_arn_fails_in_pre_build(
+    tmp_path: Path, kind: str, words: str
+) -> None:
+    job = bare_build(
+        tmp_path,
+        EnvVar("SCANNER", "syft"),
+        EnvVar("TARGET_KIND", kind),
+        EnvVar("IMAGE_REF", "alpine:3.20"),
+    )
+    result = run_build(job)
+    statuses = {p.phase_type: p.status for p in result.phases}
+    assert (result.status, statuses["PRE_BUILD"]) == ("FAILED", "FAILED")
+    assert result.phase("BUILD") is None
+    assert words in result.log_path.read_text()
