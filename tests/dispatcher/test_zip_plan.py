@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -49,8 +50,16 @@ def test_update_function_code_of_a_zip_function_builds_its_code_offline() -> Non
     line = m.decision_line(build)
     assert line["kind"] == KIND_LAMBDA_ZIP and line["arn"] == FN + "billing:7"
     assert line["code_sha256"] == sha("billing code v7") and line["image"] is None
-    assert list(line)[:8] == ["action", "image", "digest", "reason", "trigger", "account",
-                              "region", "container"]  # fmt: skip
+    assert list(line)[:8] == [
+        "action",
+        "image",
+        "digest",
+        "reason",
+        "trigger",
+        "account",
+        "region",
+        "container",
+    ]
 
 
 def test_image_decisions_keep_their_shape() -> None:
@@ -83,13 +92,19 @@ def test_a_configuration_only_update_starts_nothing() -> None:
 
 
 def test_a_new_layer_list_plans_each_layer_by_its_code_hash() -> None:
-    resolver = FakeResolver(code={
-        LAYER + "shared-libs:4": CodeTarget(KIND_LAMBDA_LAYER, LAYER + "shared-libs:4", sha("s4")),
-        LAYER + "pdf-tools:2": CodeTarget(KIND_LAMBDA_LAYER, LAYER + "pdf-tools:2", sha("p2")),
-    })  # fmt: skip
+    resolver = FakeResolver(
+        code={
+            LAYER + "shared-libs:4": CodeTarget(
+                KIND_LAMBDA_LAYER, LAYER + "shared-libs:4", sha("s4")
+            ),
+            LAYER + "pdf-tools:2": CodeTarget(KIND_LAMBDA_LAYER, LAYER + "pdf-tools:2", sha("p2")),
+        }
+    )
     decisions = _plan(load_event("lambda-update-function-configuration-layers.json"), resolver)
     assert [d.key for d in decisions if isinstance(d, m.Build)] == [
-        code_key(sha("s4")), code_key(sha("p2"))]  # fmt: skip
+        code_key(sha("s4")),
+        code_key(sha("p2")),
+    ]
     assert resolver.calls["lambda:GetLayerVersionByArn"] == 2
     assert resolver.calls["lambda:GetFunction"] == 0  # the function's code did not change
 
@@ -118,8 +133,11 @@ def test_a_zip_event_without_a_hash_asks_getfunction_and_uses_its_version() -> N
     ],
 )
 def test_hostile_zip_values_never_reach_a_build(path: tuple[str, str], value: Any) -> None:
-    name = ("lambda-update-function-configuration-layers.json" if path[1] == "layers"
-            else "lambda-update-function-code-zip.json")  # fmt: skip
+    name = (
+        "lambda-update-function-configuration-layers.json"
+        if path[1] == "layers"
+        else "lambda-update-function-code-zip.json"
+    )
     event = load_event(name)
     event["detail"][path[0]][path[1]] = value
     decisions = _plan(event, FakeResolver())
@@ -132,3 +150,25 @@ def test_hostile_zip_values_never_reach_a_build(path: tuple[str, str], value: An
 def test_extracted_zip_targets_carry_the_events_hash() -> None:
     (target,) = extract(EventBridgeEvent(load_event("lambda-update-function-code-zip.json")), "r")
     assert isinstance(target, ZipTarget) and target.code_sha256 == sha("billing code v7")
+
+
+def test_dispatch_cli_prints_zip_lines_one_build_per_code_hash() -> None:
+    from click.testing import CliRunner
+
+    from scanner_runner.cli import main
+    from tests.dispatcher.conftest import EVENTS
+
+    files = [
+        str(EVENTS / n)
+        for n in (
+            "lambda-create-function-zip-fanout.json",
+            "lambda-update-function-configuration.json",
+        )
+    ]
+    result = CliRunner().invoke(main, ["dispatch", "--offline", *files])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["action"] for line in lines] == ["build"] + ["skip"] * 10
+    assert lines[0]["kind"] == KIND_LAMBDA_ZIP and lines[0]["arn"].endswith(":function:tenant-0")
+    assert {line["reason"] for line in lines[1:10]} == {m.DUPLICATE}
+    assert lines[10]["reason"] == m.CONFIGURATION_ONLY and "kind" not in lines[10]
