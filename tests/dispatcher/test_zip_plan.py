@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from dispatcher import model as m
 from dispatcher.buildvars import KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
@@ -18,7 +19,8 @@ from dispatcher.plan import plan
 from dispatcher.resolve import OfflineResolver
 from dispatcher.routes import extract, find_route
 from dispatcher.scancache import code_key
-from tests.dispatcher.conftest import ACCOUNT, REGION, load_event, settings
+from scanner_runner.cli import main
+from tests.dispatcher.conftest import ACCOUNT, EVENTS, REGION, load_event, settings
 from tests.dispatcher.fakes import FakeResolver
 
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
@@ -153,11 +155,6 @@ def test_extracted_zip_targets_carry_the_events_hash() -> None:
 
 
 def test_dispatch_cli_prints_zip_lines_one_build_per_code_hash() -> None:
-    from click.testing import CliRunner
-
-    from scanner_runner.cli import main
-    from tests.dispatcher.conftest import EVENTS
-
     files = [
         str(EVENTS / n)
         for n in (
