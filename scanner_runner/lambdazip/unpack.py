@@ -172,7 +172,11 @@ def _write_all(archive: Path, jobs: list[tuple[zipfile.ZipInfo, str]], what: str
         except BaseException as exc:  # handed to the caller below
             failed.append(exc)
 
-    threads = [threading.Thread(target=work, args=(jobs[n::WRITERS],)) for n in range(WRITERS)]
+    # Contiguous shares: entries of one directory sit together in a zip, and two threads
+    # creating files in one directory wait on its lock.
+    size = -(-len(jobs) // WRITERS)
+    shares = [jobs[n : n + size] for n in range(0, len(jobs), size)]
+    threads = [threading.Thread(target=work, args=(share,)) for share in shares]
     for thread in threads:
         thread.start()
     for thread in threads:
