@@ -19,6 +19,7 @@ import posixpath
 import stat
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def unpack(archive: Path, dest: Path, budget: Budget, what: str) -> int:
                 _link(zf, info, root, real_dirs, link_names=names, what=what)
     except zipfile.BadZipFile as exc:
         raise PullError(f"{what} is not a valid zip: {exc}") from exc
-    except (zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+    except (zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
         raise PullError(f"{what} cannot be unpacked: {exc}") from exc
     return len(files)
 

@@ -189,3 +189,20 @@ def test_a_later_layers_file_replaces_an_earlier_link_without_following_it(tmp_p
     unpack(second, root, budget, "layer 2")
     assert not (root / "conf").is_symlink() and (root / "conf").read_text() == "replaced"
     assert (root / "data" / "real.txt").read_text() == "original"
+
+
+def test_many_files_are_written_by_the_writer_threads(tmp_path: Path) -> None:
+    archive = tmp_path / "many.zip"
+    archive.write_bytes(make_zip([file(f"d{i % 7}/f{i}.py", f"v = {i}\n") for i in range(60)]))
+    assert unpack(archive, tmp_path / "t", Budget(), "function") == 60
+    assert (tmp_path / "t" / "d3" / "f59.py").read_text() == "v = 59\n"
+
+
+@pytest.mark.parametrize("entries", [3, 60])  # the sequential and the threaded writer
+def test_a_corrupt_entry_is_refused_not_a_crash(tmp_path: Path, entries: int) -> None:
+    data = bytearray(make_zip([file(f"f{i}.txt", f"line {i}\n" * 400) for i in range(entries)]))
+    data[30 + len("f0.txt")] = 0xFF  # the first entry's deflate stream: an invalid block type
+    archive = tmp_path / "corrupt.zip"
+    archive.write_bytes(bytes(data))
+    with pytest.raises(PullError, match=r"cannot be unpacked: .*invalid block type"):
+        unpack(archive, tmp_path / "t", Budget(), "function")
