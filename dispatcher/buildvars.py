@@ -35,6 +35,23 @@ SECRET_ARN_RE = re.compile(
     rf"^{_PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:[A-Za-z0-9_/+=.@-]{{1,512}}$"
 )
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9._:#-]{1,128}$")
+# A Lambda function, optionally qualified by a version or alias (`…:function:name[:qualifier]`),
+# and a layer version (`…:layer:name:N`). `$LATEST` is refused (an unqualified ARN means it),
+# so no value here carries a `$`.
+LAMBDA_ARN_RE = re.compile(
+    rf"^{_PARTITION}:lambda:[a-z0-9-]{{1,32}}:[0-9]{{12}}:function:[A-Za-z0-9_-]{{1,64}}"
+    r"(?::[A-Za-z0-9_-]{1,128})?$"
+)
+LAYER_ARN_RE = re.compile(
+    rf"^{_PARTITION}:lambda:[a-z0-9-]{{1,32}}:[0-9]{{12}}:layer:[A-Za-z0-9_-]{{1,140}}:[0-9]{{1,12}}$"
+)
+# Lambda's CodeSha256: the base64 (standard alphabet, padded) of a 32-byte SHA-256.
+CODE_SHA256_RE = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+# What a scan build scans (TARGET_KIND): an image, a zip function's code, or a layer version.
+KIND_IMAGE = "image"
+KIND_LAMBDA_ZIP = "lambda-zip"
+KIND_LAMBDA_LAYER = "lambda-layer"
+TARGET_KINDS = (KIND_IMAGE, KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER)
 MAX_VALUE_LENGTH = 2048
 # The compute tiers a scan build runs on (COMPUTE_TIER); dispatcher/tiers.py chooses one.
 TIER_LAMBDA = "lambda"
@@ -118,6 +135,25 @@ COMPUTE_TIER = BuildVar(
     _matches(re.compile(rf"^(?:{'|'.join(COMPUTE_TIERS)})$"), " or ".join(COMPUTE_TIERS)),
 )
 
+TARGET_KIND = BuildVar(
+    "TARGET_KIND",
+    "what to scan: image (IMAGE_REF), lambda-zip (LAMBDA_ARN) or lambda-layer (LAYER_ARN)",
+    _matches(re.compile(rf"^(?:{'|'.join(TARGET_KINDS)})$"), " or ".join(TARGET_KINDS)),
+)
+LAMBDA_ARN = BuildVar(
+    "LAMBDA_ARN",
+    "the zip function to scan: its ARN, optionally :version or :alias",
+    _matches(LAMBDA_ARN_RE, "a Lambda function ARN"),
+)
+LAYER_ARN = BuildVar(
+    "LAYER_ARN", "the layer version to scan (…:layer:name:N)", _matches(LAYER_ARN_RE, "a layer ARN")
+)
+CODE_SHA256 = BuildVar(
+    "CODE_SHA256",
+    "Lambda's CodeSha256 (base64) of the code the dispatcher saw; the build refuses other code",
+    _matches(CODE_SHA256_RE, "a base64 SHA-256"),
+)
+
 # Name -> variable: every variable a scan build reads, in the order a request sets them.
 BUILD_VARIABLES: dict[str, BuildVar] = {
     v.name: v
@@ -133,6 +169,10 @@ BUILD_VARIABLES: dict[str, BuildVar] = {
         PULL_ROLE_ARN,
         EVENT_ID,
         COMPUTE_TIER,
+        TARGET_KIND,
+        LAMBDA_ARN,
+        LAYER_ARN,
+        CODE_SHA256,
     )
 }
 
@@ -160,10 +200,10 @@ def validate_all(values: Mapping[str, str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class BuildRequest:
-    """Everything one scan build needs to know about one image."""
+    """Everything one scan build needs to know about one image, zip function or layer."""
 
     project: str
-    image: ImageRef  # as deployed
+    image: ImageRef | None  # as deployed; None for a zip function or a layer
     digest: str | None  # IMAGE_DIGEST when known
     platform: str | None  # e.g. "linux/arm64"
     source_account: str | None
@@ -174,6 +214,14 @@ class BuildRequest:
     pull_role_arn: str | None = None
     lease_id: str | None = None  # the dedup lease this build holds, when there is one
     compute_tier: str | None = None  # COMPUTE_TIER: the tier `project` runs on
+    kind: str = KIND_IMAGE  # TARGET_KIND
+    code_arn: str | None = None  # LAMBDA_ARN or LAYER_ARN, by kind
+    code_sha256: str | None = None  # CODE_SHA256 (base64, as Lambda reports it)
+
+    @property
+    def subject(self) -> str:
+        """What the build scans, for messages: the image reference or the code's ARN."""
+        return str(self.image) if self.image is not None else str(self.code_arn)
 
     def environment(self) -> dict[str, str]:
         """The contract's build variables, validated; absent ones are omitted.
@@ -182,12 +230,22 @@ class BuildRequest:
         """
         if not PROJECT_RE.match(self.project):
             raise BuildRequestError(f"invalid CodeBuild project name: {self.project[:80]!r}")
-        if self.digest and self.image.digest and self.image.digest != self.digest:
+        if (self.image is None) != (self.kind != KIND_IMAGE) or (
+            self.kind != KIND_IMAGE and not self.code_arn
+        ):
+            raise BuildRequestError(
+                f"a {self.kind} build needs {'its ARN' if self.image is None else 'no image'}"
+            )
+        if self.digest and self.image and self.image.digest and self.image.digest != self.digest:
             raise BuildRequestError(
                 f"{IMAGE_DIGEST.name} {self.digest} contradicts the reference {self.image}"
             )
         values = {
-            IMAGE_REF.name: str(self.image),
+            TARGET_KIND.name: None if self.kind == KIND_IMAGE else self.kind,
+            IMAGE_REF.name: str(self.image) if self.image is not None else None,
+            LAMBDA_ARN.name: self.code_arn if self.kind == KIND_LAMBDA_ZIP else None,
+            LAYER_ARN.name: self.code_arn if self.kind == KIND_LAMBDA_LAYER else None,
+            CODE_SHA256.name: self.code_sha256,
             IMAGE_DIGEST.name: self.digest,
             IMAGE_PLATFORM.name: self.platform,
             SOURCE_ACCOUNT.name: self.source_account,
@@ -208,7 +266,8 @@ class BuildRequest:
             raise BuildRequestError(str(exc)) from exc
 
     def idempotency_token(self) -> str:
-        """Stable per (project, image digest or reference, lease): a retry never starts twice."""
-        key = self.digest or self.image.digest or str(self.image)
+        """Stable per (project, image digest, code hash or reference, lease): a retry never
+        starts twice."""
+        key = self.code_sha256 or self.digest or (self.image and self.image.digest) or self.subject
         material = "\x1f".join((self.project, key, self.lease_id or ""))
         return hashlib.sha256(material.encode()).hexdigest()[:64]

@@ -131,4 +131,15 @@ class FunctionTarget:
     platform: str | None = None
 
 
-Target = ImagesTarget | TaskDefinitionTarget | FunctionTarget
+@dataclass(frozen=True)
+class ZipTarget:
+    """A zip function's code or a layer version (lambda:GetFunction / GetLayerVersionByArn give
+    what the event lacks). `code_sha256` is the event's own, when it carries a valid one."""
+
+    origin: Origin
+    kind: str  # lambda-zip | lambda-layer
+    arn: str
+    code_sha256: str | None = None
+
+
+Target = ImagesTarget | TaskDefinitionTarget | FunctionTarget | ZipTarget

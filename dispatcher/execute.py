@@ -152,7 +152,9 @@ class _Executor:
 
 
 def _skip(build: m.Build, reason: str, detail: str = "", *, retry: bool = False) -> m.Skip:
-    return m.Skip(build.origin, reason, build.image, build.request.digest, detail[:300], retry)
+    return m.Skip(
+        build.origin, reason, build.image, build.request.digest, detail[:300], retry, build.code
+    )
 
 
 def _launch_failure(exc: Exception) -> tuple[str, bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.buildvars import BuildRequest
+from dispatcher.buildvars import KIND_IMAGE, BuildRequest
 
 MAX_IMAGE_TEXT = 300  # how much of a hostile reference a decision line repeats
 
@@ -25,7 +25,6 @@ UNSUPPORTED_EVENT = "unsupported-event"
 API_CALL_FAILED = "api-call-failed"
 TASK_NOT_RUNNING = "task-not-running"
 NO_TASK_DEFINITION_CHANGE = "no-task-definition-change"
-ZIP_FUNCTION = "zip-function"
 CONFIGURATION_ONLY = "configuration-only"
 NO_IMAGES = "no-images"
 TOO_MANY_CONTAINERS = "too-many-containers"
@@ -58,6 +57,15 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class Code:
+    """A zip function's code or a layer version, as a decision names it."""
+
+    kind: str  # lambda-zip | lambda-layer
+    arn: str
+    code_sha256: str | None = None  # base64, as Lambda reports it
+
+
+@dataclass(frozen=True)
 class Skip:
     """Nothing is built for this item, for `reason`; `retry` makes its record fail (SQS retry)."""
 
@@ -67,6 +75,7 @@ class Skip:
     digest: str | None = None
     detail: str = ""
     retry: bool = False
+    code: Code | None = None  # set for zip code: the line then names it instead of an image
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,14 @@ class Build:
     image: str  # the reference as deployed
     request: BuildRequest
     tier_reason: str = ""  # why request.compute_tier (dispatcher/tiers.py)
+
+    @property
+    def code(self) -> Code | None:
+        """The zip code this build scans (None for an image)."""
+        request = self.request
+        if request.kind == KIND_IMAGE or request.code_arn is None:
+            return None
+        return Code(request.kind, request.code_arn, request.code_sha256)
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,12 @@ def decision_line(item: Build | Started | Skip) -> dict[str, Any]:
     action, reason = ("build", None) if isinstance(item, Build) else ("skip", item.reason)
     image = item.image
     digest = item.request.digest if isinstance(item, Build) else item.digest
-    origin = item.origin
-    return {
+    origin, code = item.origin, item.code
+    extra = {} if code is None else {"kind": code.kind, "arn": code.arn[:MAX_IMAGE_TEXT],
+                                     "code_sha256": code.code_sha256}  # fmt: skip
+    if code is not None:
+        image = None  # a zip line names its ARN, never an image
+    line = {
         "action": action,
         "image": image[:MAX_IMAGE_TEXT] if isinstance(image, str) else None,
         "digest": digest,
@@ -121,3 +142,4 @@ def decision_line(item: Build | Started | Skip) -> dict[str, Any]:
         "region": origin.region,
         "container": origin.container,
     }
+    return line | extra

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from dispatcher import model as m
-from dispatcher.buildvars import BuildRequest
+from dispatcher.buildvars import KIND_LAMBDA_ZIP, BuildRequest
 from dispatcher.envelope import Record
 from dispatcher.errors import (
     BuildRequestError,
@@ -28,11 +28,12 @@ from dispatcher.events import (
     ImagesTarget,
     Target,
     TaskDefinitionTarget,
+    ZipTarget,
 )
 from dispatcher.imageref import ImageRef, is_digest
 from dispatcher.resolve import Resolver
 from dispatcher.routes import extract
-from dispatcher.scancache import cache_key
+from dispatcher.scancache import cache_key, code_key
 from dispatcher.settings import Settings
 from dispatcher.tiers import TierChoice, choose_tier
 
@@ -85,6 +86,8 @@ class _Planner:
 
     def target(self, target: Target) -> list[m.Decision]:
         origin = target.origin
+        if isinstance(target, ZipTarget):
+            return [self.zip_target(target)]
         try:
             if isinstance(target, ImagesTarget):
                 if not self.filters.cluster_allowed(target.cluster):
@@ -96,6 +99,57 @@ class _Planner:
         except ResolveError as exc:
             image = target.image if isinstance(target, FunctionTarget) else None
             return [_lookup_skip(origin, exc, image if isinstance(image, str) else None)]
+
+    def zip_target(self, target: ZipTarget) -> m.Decision:
+        try:
+            return self.code(target)
+        except ResolveError as exc:
+            code = m.Code(target.kind, target.arn, target.code_sha256)
+            return replace(_lookup_skip(target.origin, exc, None), code=code)
+
+    def code(self, target: ZipTarget) -> m.Decision:
+        """One zip function's code or layer version: a build per code hash (the event's, else
+        looked up), so the same code deployed as many functions is built once."""
+        origin, arn, sha = target.origin, target.arn, target.code_sha256
+        function = target.kind == KIND_LAMBDA_ZIP
+        if function and not self.filters.function_allowed(arn):
+            code = m.Code(target.kind, arn, sha)
+            return m.Skip(origin, m.EXCLUDED_FUNCTION, detail=arn[:200], code=code)
+        if sha is None and function:
+            found = self.resolver.function_code(origin.account, origin.region, arn)
+            if found.code is None:  # the event said Zip; GetFunction knows better
+                code = m.Code(target.kind, arn)
+                return m.Skip(origin, m.UNSUPPORTED_EVENT, detail=found.package_type, code=code)
+            arn, sha = found.code.arn, found.code.code_sha256
+        elif sha is None:
+            sha = self.resolver.layer_code(origin.account, origin.region, arn).code_sha256
+        code = m.Code(target.kind, arn, sha)
+        key = code_key(sha)
+        if key in self.seen:
+            return m.Skip(origin, m.DUPLICATE, code=code)
+        tier = choose_tier(self.tiers, registry="")
+        request = BuildRequest(
+            project=self.tiers.project(tier.tier),
+            image=None,
+            digest=None,
+            platform=None,
+            source_account=origin.account,
+            source_region=origin.region,
+            trigger=origin.trigger or "unknown",
+            resource_arn=origin.resource_arn,
+            pull_role_arn=self.resolver.code_role_arn(origin.account, origin.region),
+            compute_tier=tier.tier,
+            kind=target.kind,
+            code_arn=arn,
+            code_sha256=sha,
+        )
+        try:
+            request.environment()
+        except BuildRequestError as exc:
+            return m.Skip(origin, m.INVALID_BUILD_REQUEST, detail=str(exc), code=code)
+        self.seen.add(key)
+        self.claimed.append(key)
+        return m.Build(origin, key, arn, request, tier.reason)
 
     def task_definition(self, target: TaskDefinitionTarget) -> list[m.Decision]:
         if not self.filters.cluster_allowed(target.cluster):

@@ -13,6 +13,7 @@ from typing import Protocol
 from dispatcher.errors import NeedsLookup
 from dispatcher.events import ContainerImage
 from dispatcher.imageref import ImageRef
+from dispatcher.lambdacode import CodeTarget, FunctionCode
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,24 @@ class Resolver(Protocol):
         """The digest a private ECR tag points at (`ecr:DescribeImages`); None if unknown."""
         ...
 
+    def function_code(self, account: str | None, region: str | None, arn: str) -> FunctionCode:
+        """`lambda:GetFunction` of a zip function (its code hash), in its account and region."""
+        ...
+
+    def layer_code(self, account: str | None, region: str | None, arn: str) -> CodeTarget:
+        """`lambda:GetLayerVersionByArn`, asked in `account` (which may use another's layer)."""
+        ...
+
     def image_size(self, image: ImageRef) -> int | None:
         """A private ECR image's `imageSizeInBytes` (`ecr:DescribeImages`); None if unknown."""
         ...
 
     def pull_role_arn(self, image: ImageRef) -> str | None:
         """The role a build assumes to pull `image` from another account's ECR, if any."""
+        ...
+
+    def code_role_arn(self, account: str | None, region: str | None) -> str | None:
+        """The role a build assumes to fetch another account's Lambda code, if any."""
         ...
 
 
@@ -77,6 +90,14 @@ class OfflineResolver:
         """Always `NeedsLookup`."""
         raise NeedsLookup(f"function {name[:200]} needs lambda:GetFunction")
 
+    def function_code(self, account: str | None, region: str | None, arn: str) -> FunctionCode:
+        """Always `NeedsLookup`."""
+        raise NeedsLookup(f"function {arn[:200]} needs lambda:GetFunction for its code hash")
+
+    def layer_code(self, account: str | None, region: str | None, arn: str) -> CodeTarget:
+        """Always `NeedsLookup`."""
+        raise NeedsLookup(f"layer {arn[:200]} needs lambda:GetLayerVersionByArn")
+
     def image_digest(self, image: ImageRef) -> str | None:
         """Always `NeedsLookup`."""
         raise NeedsLookup(f"{image} needs ecr:DescribeImages for its digest")
@@ -87,4 +108,8 @@ class OfflineResolver:
 
     def pull_role_arn(self, image: ImageRef) -> str | None:
         """Unknown offline: the build pulls with its own role."""
+        return None
+
+    def code_role_arn(self, account: str | None, region: str | None) -> str | None:
+        """Unknown offline: the build fetches with its own role."""
         return None

@@ -16,6 +16,7 @@ from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
 from dispatcher.errors import ImageRefError, LookupFailed, aws_error_code
 from dispatcher.events import ContainerImage, items, obj, text
 from dispatcher.imageref import EcrRegistry, ImageRef, is_digest
+from dispatcher.lambdacode import CodeTarget, FunctionCode, function_code, layer_code
 from dispatcher.platforms import from_lambda_architectures, from_task_definition
 from dispatcher.resolve import FunctionImage, TaskDefinition
 
@@ -103,6 +104,23 @@ class AwsResolver:
         answer: FunctionImage = self._answers[key]
         return answer
 
+    def function_code(self, account: str | None, region: str | None, arn: str) -> FunctionCode:
+        """`lambda:GetFunction` of a zip function: its code hash and layers (asked once)."""
+        key = ("code", account or "", region or "", arn)
+        if key not in self._answers:
+            self._answers[key] = function_code(self._client("lambda", account, region), arn)
+        answer: FunctionCode = self._answers[key]
+        return answer
+
+    def layer_code(self, account: str | None, region: str | None, arn: str) -> CodeTarget:
+        """`lambda:GetLayerVersionByArn` in `account`, in the layer's region (asked once)."""
+        key = ("layer", account or "", arn)
+        if key not in self._answers:
+            client = self._client("lambda", account, arn.split(":")[3] or region)
+            self._answers[key] = layer_code(client, arn)
+        answer: CodeTarget = self._answers[key]
+        return answer
+
     def image_digest(self, image: ImageRef) -> str | None:
         """`ecr:DescribeImages` for a private ECR tag; None when ECR does not know the tag."""
         if image.ecr is None or image.tag is None:
@@ -187,6 +205,12 @@ class AwsResolver:
         if ecr is None or not self._role_name or ecr.account == self.home_account():
             return None
         return role_arn(ecr.account, self._role_name, ecr.region)
+
+    def code_role_arn(self, account: str | None, region: str | None) -> str | None:
+        """The role a build assumes to fetch Lambda code of another account, if any."""
+        if account is None or not self._role_name or account == self.home_account():
+            return None
+        return role_arn(account, self._role_name, region)
 
     @staticmethod
     def _call(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:

@@ -30,6 +30,7 @@ from dispatcher.events import (
 from dispatcher.platforms import from_lambda_architectures, from_task_definition
 from dispatcher.settings import SWEEP_TRIGGER
 from dispatcher.sweep.messages import SWEEP_IMAGE, SWEEP_SOURCE
+from dispatcher.ziproutes import layer_change, published_layer, zip_function
 
 MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 Extracted = list[Target | m.Skip]
@@ -143,7 +144,7 @@ def create_task_set(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
 
 
 def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
-    """CreateFunction… / UpdateFunctionCode…: image functions only; Zip functions are skipped."""
+    """CreateFunction… / UpdateFunctionCode…: an image function, or a Zip function's code."""
     call = CloudTrailCall(event)
     request, response = call.request, call.response
     arn = text(response, "functionArn")
@@ -154,18 +155,20 @@ def function_code(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     if function is None:
         return [m.Skip(origin, m.INVALID_EVENT, image=_image_text(image), detail="no function")]
     if package == "Zip" or (image is None and package != "Image"):
-        return [m.Skip(origin, m.ZIP_FUNCTION)]
+        return zip_function(call, origin)
     # An image function whose request lost its imageUri: GetFunction still knows the image.
     architectures = items(response, "architectures") or items(request, "architectures")
     return [FunctionTarget(origin, function, image, from_lambda_architectures(architectures))]
 
 
 def function_configuration(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
-    """UpdateFunctionConfiguration… never changes the image."""
-    call = CloudTrailCall(event)
-    return [
-        m.Skip(_with(origin, resource_arn=text(call.response, "functionArn")), m.CONFIGURATION_ONLY)
-    ]
+    """UpdateFunctionConfiguration… never changes the image; a new layer list is new code."""
+    return layer_change(CloudTrailCall(event), origin)
+
+
+def publish_layer_version(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
+    """PublishLayerVersion…: the new layer version's content."""
+    return published_layer(CloudTrailCall(event), origin)
 
 
 def sweep_image(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
@@ -199,6 +202,8 @@ ROUTES: tuple[Route, ...] = (
     Route("aws.lambda", CLOUDTRAIL_DETAIL_TYPE, "UpdateFunctionConfiguration",
           "lambda:UpdateFunctionConfiguration", function_configuration, versioned=True),
     Route(SWEEP_SOURCE, SWEEP_IMAGE, None, SWEEP_TRIGGER, sweep_image),
+    Route("aws.lambda", CLOUDTRAIL_DETAIL_TYPE, "PublishLayerVersion",
+          "lambda:PublishLayerVersion", publish_layer_version, versioned=True),
 )  # fmt: skip
 
 

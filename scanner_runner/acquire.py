@@ -16,7 +16,9 @@ from typing import Any
 from dispatcher.buildvars import IMAGE_DIGEST
 from scanner_runner.errors import PullError, ScannerError
 from scanner_runner.job import Runtime, ScanJob
+from scanner_runner.lambdazip import LambdaTarget, fetch, lambda_client
 from scanner_runner.scanners.archive import ArchiveInfo, inspect_archive
+from scanner_runner.scanners.interface import DIRECTORY_FORMAT, ScanRequest
 from scanner_runner.scanners.layers import verify_layers
 
 ARCHIVE_FORMAT = "oci-archive"
@@ -71,6 +73,27 @@ def acquire(job: ScanJob, runtime: Runtime, work: Path) -> Target:
     digest = job.digest or pulled.digest
     return Target(
         pulled.archive, info.format, info.image_id, pulled.manifest_digest, digest, pulled.platform
+    )
+
+
+def acquire_code(job: ScanJob, runtime: Runtime, work: Path) -> LambdaTarget:
+    """The job's zip function (with its layers) or layer version, verified and unpacked."""
+    if job.code is None:
+        raise ScannerError("nothing to scan: no Lambda code")
+    client = lambda_client(job.code.arn, job.code.role_arn, runtime.boto3_session)
+    return fetch(job.code, work, client)
+
+
+def code_scan_request(target: LambdaTarget, job: ScanJob, out: Path, work: Path) -> ScanRequest:
+    """The scanner's request for an unpacked tree: a directory, identified by its code hash."""
+    return ScanRequest(
+        archive=target.root,
+        archive_format=DIRECTORY_FORMAT,
+        image_id=target.code.code_sha256,
+        output_dir=out,
+        work_dir=work,
+        timeout=job.timeout,
+        policy_tags=job.policy.tags,
     )
 
 

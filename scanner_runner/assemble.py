@@ -11,15 +11,18 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatcher.scancache import code_sha256_hex
 from scanner_runner import denylist, inventory
 from scanner_runner import publish as publishing
 from scanner_runner.acquire import Target
-from scanner_runner.errors import ScannerError
+from scanner_runner.errors import DeployscanError, ScannerError
 from scanner_runner.job import ScanJob
+from scanner_runner.lambdazip import CodeRequest, LambdaTarget
 from scanner_runner.policy import DECISION_ERROR, evaluate
 from scanner_runner.report import (
     STATUS_ERROR,
     ImageInfo,
+    LambdaInfo,
     PolicyResult,
     ScannerInfo,
     ScanReport,
@@ -32,7 +35,7 @@ MAX_ERROR = 600
 def build_report(
     job: ScanJob,
     *,
-    target: Target | None,
+    target: Target | LambdaTarget | None,
     scanner_name: str,
     result: ScanResult | None,
     error: str,
@@ -45,7 +48,9 @@ def build_report(
     `report_uri` is where publishing to `targets` will put `report.json` ("" when not).
     """
     image = image_info(job)
-    if target is not None:
+    if isinstance(target, LambdaTarget):
+        image = replace(image, digest=code_digest(target.code.code_sha256))
+    elif target is not None:
         image = replace(
             image,
             digest=target.digest,
@@ -60,6 +65,9 @@ def build_report(
         error=error,
         times=(started, finished),
     )
+    if job.code is not None:
+        info = lambda_info(job.code, target if isinstance(target, LambdaTarget) else None)
+        report = report.with_(lambda_code=info, image=replace(report.image, os=info.runtime))
     return report.with_(report_uri=publishing.report_uri(report, targets, finished))
 
 
@@ -112,8 +120,36 @@ def _report(
     )
 
 
+def lambda_info(code: CodeRequest, target: LambdaTarget | None) -> LambdaInfo:
+    """The function or layer as scanned (as asked, when it could not be looked up)."""
+    if target is None:
+        return LambdaInfo(kind=code.kind, arn=code.arn, code_sha256=code.code_sha256)
+    return LambdaInfo(
+        kind=code.kind,
+        arn=target.code.arn,
+        version=target.code.version,
+        runtime=target.runtime,
+        code_sha256=target.code.code_sha256,
+        layers=tuple(layer.arn for layer in target.layers),
+        layer_code_sha256=tuple(layer.code_sha256 for layer in target.layers),
+    )
+
+
+def code_digest(code_sha256: str) -> str:
+    """`sha256:<hex>` of Lambda's base64 CodeSha256 ("" when it is not one)."""
+    try:
+        return f"sha256:{code_sha256_hex(code_sha256)}"
+    except DeployscanError:
+        return ""
+
+
 def image_info(job: ScanJob) -> ImageInfo:
-    """What is known about the image before scanning (from the reference or the archive name)."""
+    """What is known about the image before scanning (from the reference or the archive name);
+    for zip code the ARN as `ref` and the function or layer name as `repository`."""
+    if job.code is not None:
+        name = job.code.arn.split(":")[6]
+        digest = code_digest(job.code.code_sha256) if job.code.code_sha256 else ""
+        return ImageInfo(ref=job.code.arn, registry="lambda", repository=name, digest=digest)
     if job.image is not None:
         ref = job.image
         return ImageInfo(

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.imageref import ImageRef
-from dispatcher.scancache import cache_key, digest_key
+from dispatcher.scancache import cache_key, code_key, digest_key
+from scanner_runner.lambdazip import CodeRequest
 from scanner_runner.policy import Policy
 from scanner_runner.publish import Clients, Targets
 from scanner_runner.report import TriggerInfo
@@ -43,6 +44,7 @@ class ScanJob:
     docker_config: Path | None = None
     work_dir: Path | None = None
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES  # what the layers may unpack to
+    code: CodeRequest | None = None  # a zip function or layer version instead of an image
 
     @property
     def wanted_digest(self) -> str:
@@ -51,7 +53,11 @@ class ScanJob:
 
     def cache_keys(self, scanned_digest: str) -> list[str]:
         """The scan-cache items a verdict goes to: the scanned digest's, plus the `ref#` lease
-        the dispatcher took when it could not resolve the digest."""
+        the dispatcher took when it could not resolve the digest. Zip code: `scanned_digest` is
+        the scanned code's CodeSha256, and CODE_SHA256's item (the dispatcher's lease) too."""
+        if self.code is not None:
+            hashes = dict.fromkeys(h for h in (self.code.code_sha256, scanned_digest) if h)
+            return [code_key(h) for h in hashes]
         keys = [digest_key(scanned_digest)] if scanned_digest else []
         if self.image is not None and not self.wanted_digest:
             keys.append(cache_key(self.image))

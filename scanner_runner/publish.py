@@ -116,14 +116,18 @@ def segment(value: str, fallback: str) -> str:
 
 
 def key_prefix(report: ScanReport, prefix: str, when: datetime) -> str:
-    """`<prefix>/<account>/<region>/<repository>/<digest>/<UTC timestamp>-<build id>/`."""
+    """`<prefix>/<account>/<region>/<repository>/<digest>/<UTC timestamp>-<build id>/`; zip code:
+    the function's or layer's own account, region and name, and `sha256-<hex>` of its code."""
     parts = [segment(p, "") for p in prefix.split("/")]
+    account, region = report.trigger.account, report.trigger.region
+    if report.lambda_code is not None:  # the ARN was validated: …:lambda:<region>:<account>:…
+        _, _, _, region, account, *_ = report.lambda_code.arn.split(":") + [""] * 5
     repository = [segment(p, "_") for p in (report.image.repository or "unknown").split("/")]
     digest = report.image.digest or report.image.image_id or "unknown-digest"
     stamp = when.strftime("%Y%m%dT%H%M%SZ")
     parts += [
-        segment(report.trigger.account, "unknown-account"),
-        segment(report.trigger.region, "unknown-region"),
+        segment(account, "unknown-account"),
+        segment(region, "unknown-region"),
         *repository,
         segment(digest.replace(":", "-"), "unknown-digest"),
         f"{stamp}-{segment(report.build_id, 'local')}",

@@ -7,8 +7,6 @@ assembles a `ScanReport`, writers render it. `report.json` is `ScanReport.to_dic
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 from dispatcher.buildvars import COMPUTE_TIERS
 from scanner_runner import inventory, schema
+from scanner_runner.atomic import write_atomic
 from scanner_runner.errors import ReportError
 
 SCHEMA_VERSION = 1
@@ -76,6 +75,20 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class LambdaInfo:
+    """A zip function or layer version that was scanned (`image` then carries its ARN as `ref`,
+    its name as `repository` and `sha256:<hex>` of its code as `digest`)."""
+
+    kind: str  # lambda-zip | lambda-layer
+    arn: str
+    version: str = ""
+    runtime: str = ""  # python3.12, nodejs20.x … (a layer: its compatible runtimes)
+    code_sha256: str = ""  # base64, as Lambda reports it
+    layers: tuple[str, ...] = ()  # the function's layer version ARNs, in order
+    layer_code_sha256: tuple[str, ...] = ()  # and their CodeSha256, same order
+
+
+@dataclass(frozen=True)
 class TriggerInfo:
     """Why it was scanned (from the build variables)."""
 
@@ -126,6 +139,7 @@ class ScanReport:
     build_id: str = ""
     report_uri: str = ""
     error: str = ""
+    lambda_code: LambdaInfo | None = None  # "lambda" in report.json: set for zip code
     schema_version: int = SCHEMA_VERSION
     where: str = ""  # where the digest runs, from the sweep's in-use index ("" when unknown)
 
@@ -174,7 +188,7 @@ class ScanReport:
             "error": self.error,
             "findings": [_finding_dict(f) for f in self.findings],
             "packages": inventory.to_list(self.packages),
-        }
+        } | ({"lambda": _lambda_dict(self.lambda_code)} if self.lambda_code else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
@@ -191,6 +205,8 @@ class ScanReport:
                 "findings": _findings_from(data.get("findings", [])),
                 "packages": inventory.from_list(data.get("packages", [])),
             }
+            if data.get("lambda") is not None:
+                built["lambda_code"] = schema.build(LambdaInfo, data["lambda"], "lambda")
             # `summary` is derived from the findings; keys a later version adds are not read.
             known = {k: v for k, v in data.items() if k in _REPORT_FIELDS and k not in built}
             report = schema.build(cls, known, "report", built=built)
@@ -203,7 +219,15 @@ class ScanReport:
         return report
 
 
-_REPORT_FIELDS = frozenset(ScanReport.__dataclass_fields__) - {"schema_version"}
+_REPORT_FIELDS = frozenset(ScanReport.__dataclass_fields__) - {"schema_version", "lambda_code"}
+
+
+def _lambda_dict(info: LambdaInfo) -> dict[str, Any]:
+    data = asdict(info)
+    data["layers"], data["layer_code_sha256"] = list(info.layers), list(info.layer_code_sha256)
+    return data
+
+
 MAX_THRESHOLDS_DEPTH = 3  # {"limits": {"high": 0}} is 2; anything much deeper is not ours
 
 
@@ -238,20 +262,6 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
     data = {name: getattr(finding, name) for name in _FINDING_FIELDS}
     data["cves"] = list(finding.cves)
     return data
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write a file via a temporary file in the same directory and rename it into place."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dumps_layered(value: Any, levels: int, indent: int = 2, _level: int = 0) -> str:

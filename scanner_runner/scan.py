@@ -19,9 +19,10 @@ from pathlib import Path
 from dispatcher.exitcodes import ExitCode, for_status
 from scanner_runner import assemble, outdir, writers
 from scanner_runner import publish as publishing
-from scanner_runner.acquire import Target, acquire
+from scanner_runner.acquire import Target, acquire, acquire_code, code_scan_request
 from scanner_runner.errors import DeployscanError, PublishError
 from scanner_runner.job import Runtime, ScanJob
+from scanner_runner.lambdazip import LambdaTarget
 from scanner_runner.report import STATUS_ERROR, ScanReport
 from scanner_runner.scanners import default_scanner_name, make_scanner
 from scanner_runner.scanners.interface import ScanRequest, ScanResult, redact
@@ -40,7 +41,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Scanned:
-    target: Target | None
+    target: Target | LambdaTarget | None
     result: ScanResult | None
     error: str
 
@@ -85,12 +86,15 @@ def _run(job: ScanJob, runtime: Runtime, cannot_start: str) -> Outcome:
 
 
 def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: Path) -> _Scanned:
-    target: Target | None = None
+    target: Target | LambdaTarget | None = None
     try:
-        target = acquire(job, runtime, work)
         scanner = make_scanner(scanner_name, runtime.options)
-        result = scanner.scan(
-            ScanRequest(
+        if job.code is not None:
+            target = acquire_code(job, runtime, work)
+            request = code_scan_request(target, job, job.output_dir / scanner.name, work)
+        else:
+            target = acquire(job, runtime, work)
+            request = ScanRequest(
                 archive=target.archive,
                 archive_format=target.format,
                 image_id=target.image_id,
@@ -100,7 +104,7 @@ def _acquire_and_scan(job: ScanJob, runtime: Runtime, scanner_name: str, work: P
                 policy_tags=job.policy.tags,
                 manifest_digest=target.manifest_digest,
             )
-        )
+        result = scanner.scan(request)
     except (DeployscanError, OSError) as exc:
         # Any failure to pull or scan, expected or not, is an error report (fail closed).
         text = assemble.describe(exc) if isinstance(exc, DeployscanError) else _os_error(exc)
@@ -140,7 +144,9 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
                 job.output_dir,
                 targets=targets,
                 clients=clients,
-                cache_keys=job.cache_keys(report.image.digest),
+                cache_keys=job.cache_keys(
+                    report.lambda_code.code_sha256 if report.lambda_code else report.image.digest
+                ),
                 now=now,
             )
         except PublishError as exc:

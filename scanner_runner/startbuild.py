@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from dispatcher.buildvars import BuildRequest
-from dispatcher.errors import ResolveError
+from dispatcher.buildvars import KIND_LAMBDA_ZIP, LAMBDA_ARN, LAYER_ARN, BuildRequest
+from dispatcher.errors import BuildRequestError, BuildVariableError, ResolveError
 from dispatcher.imageref import ImageRef
+from dispatcher.lambdacode import CodeTarget, FunctionCode
 from dispatcher.launch import Launcher
-from dispatcher.scancache import STATUS_IN_FLIGHT, CachedScan, ScanCacheTable, cache_key
+from dispatcher.scancache import STATUS_IN_FLIGHT, CachedScan, ScanCacheTable, cache_key, code_key
 from dispatcher.tiers import REQUESTED, TierPolicy, choose_tier
 
 MANUAL_TRIGGER = "manual"
@@ -114,6 +115,74 @@ def plan_manual_build(
         keyed = image.with_digest(digest) if digest and not image.digest else image
         cached = cache.lookup(cache_key(keyed), now or time.time())
     return ManualPlan(request=request, cached=cached, notes=tuple(notes))
+
+
+class CodeResolver(Protocol):
+    """The part of the dispatcher's `Resolver` a manual zip code build needs."""
+
+    def function_code(self, account: str | None, region: str | None, arn: str) -> FunctionCode:
+        """`lambda:GetFunction` of a zip function."""
+        ...
+
+    def layer_code(self, account: str | None, region: str | None, arn: str) -> CodeTarget:
+        """`lambda:GetLayerVersionByArn`."""
+        ...
+
+    def code_role_arn(self, account: str | None, region: str | None) -> str | None:
+        """The role a build assumes for another account's Lambda code, if any."""
+        ...
+
+
+def plan_code_build(
+    kind: str,
+    arn: str,
+    *,
+    project: str,
+    resolver: CodeResolver,
+    cache: ScanCacheTable | None = None,
+    force: bool = False,
+    now: float | None = None,
+    tiers: TierPolicy | None = None,
+    tier: str | None = None,
+) -> ManualPlan:
+    """Decide the manual build of a zip function (`ARN[:qualifier]`) or a layer version: its
+    code hash is looked up (`ResolveError` otherwise) so the build refuses other code, and the
+    scan cache is consulted by that hash. `BuildRequestError` for a value the contract refuses."""
+    variable = LAMBDA_ARN if kind == KIND_LAMBDA_ZIP else LAYER_ARN
+    try:
+        variable.validate(arn)
+    except BuildVariableError as exc:
+        raise BuildRequestError(str(exc)) from exc
+    region, account = arn.split(":")[3], arn.split(":")[4]
+    if kind == KIND_LAMBDA_ZIP:
+        found = resolver.function_code(account, region, arn)
+        if found.code is None:
+            raise BuildRequestError(f"{arn} is a {found.package_type} function: scan its image")
+        code = found.code
+    else:
+        code = resolver.layer_code(account, region, arn)
+    tiers = tiers or TierPolicy(ec2_project=project)
+    choice = choose_tier(tiers, registry="", requested=tier)
+    request = BuildRequest(
+        project=tiers.project(choice.tier),
+        image=None,
+        digest=None,
+        platform=None,
+        source_account=account,
+        source_region=region,
+        trigger=MANUAL_TRIGGER,
+        resource_arn=code.arn,
+        pull_role_arn=resolver.code_role_arn(account, region),
+        compute_tier=choice.tier,
+        kind=kind,
+        code_arn=code.arn,
+        code_sha256=code.code_sha256,
+    )
+    request.environment()
+    cached = None
+    if not force and cache is not None:
+        cached = cache.lookup(code_key(code.code_sha256), now or time.time())
+    return ManualPlan(request=request, cached=cached)
 
 
 def start(plan: ManualPlan, launcher: Launcher) -> str:

@@ -1,7 +1,9 @@
 """The scan-cache table: one class owns its item layout and every operation on it.
 
 One DynamoDB item per image, partition key `pk` (string): `digest#<algorithm:hex>` when the
-digest is known, else `ref#<normalised reference>`. Attributes:
+digest is known, else `ref#<normalised reference>`; per zip function code or layer version,
+`code#sha256:<hex>` (`code_key`: Lambda's base64 CodeSha256 as lower-case hex, so the same code
+deployed as many functions, or as a function and a layer, is one item). Attributes:
   status            in-flight | passed | failed | error
   lease_id          who holds the in-flight lease (a dispatcher invocation, start-build, ...)
   lease_expires_at  epoch seconds; an in-flight lease older than this may be taken over
@@ -36,6 +38,10 @@ The values the operations take and answer: dispatcher/scanitems.py.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
+from dispatcher.errors import BuildVariableError
 from dispatcher.imageref import ImageRef
 from dispatcher.scancache.inuse import InUseIndex
 from dispatcher.scancache.leases import Leases
@@ -67,6 +73,8 @@ __all__ = [
     "Taken",
     "Verdict",
     "cache_key",
+    "code_key",
+    "code_sha256_hex",
     "digest_key",
 ]
 
@@ -74,6 +82,23 @@ __all__ = [
 def cache_key(ref: ImageRef) -> str:
     """The item key for an image: its digest when known, else its normalised reference."""
     return f"digest#{ref.digest}" if ref.digest else f"ref#{ref}"
+
+
+def code_sha256_hex(code_sha256: str) -> str:
+    """Lambda's CodeSha256 (base64 of the 32-byte digest) as 64 lower-case hex characters;
+    BuildVariableError when it is not the base64 of exactly 32 bytes."""
+    try:
+        raw = base64.b64decode(code_sha256.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise BuildVariableError(f"CodeSha256 is not base64: {code_sha256[:60]!r}") from exc
+    if len(raw) != 32:
+        raise BuildVariableError(f"CodeSha256 is not a SHA-256 ({len(raw)} bytes)")
+    return raw.hex()
+
+
+def code_key(code_sha256: str) -> str:
+    """The item key of Lambda code (a zip function's or a layer version's): `code#sha256:<hex>`."""
+    return f"code#sha256:{code_sha256_hex(code_sha256)}"
 
 
 def digest_key(digest: str) -> str:

@@ -10,8 +10,9 @@ from typing import NoReturn
 import boto3
 import click
 
-from dispatcher.buildvars import COMPUTE_TIERS
+from dispatcher.buildvars import COMPUTE_TIERS, KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
 from dispatcher.errors import (
+    BuildRequestError,
     BuildVariableError,
     DeployscanError,
     ImageRefError,
@@ -25,13 +26,15 @@ from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache import ScanCacheTable
 from dispatcher.settings import Settings
 from scanner_runner.buildwatch import BuildWatcher, console_url
-from scanner_runner.startbuild import cached_message, plan_manual_build, start
+from scanner_runner.startbuild import cached_message, plan_code_build, plan_manual_build, start
 
 DEFAULT_PROJECT = "deployscan-scan"
 
 
 @click.command("start-build")
-@click.argument("image")
+@click.argument("image", required=False, default="")
+@click.option("--lambda", "lambda_arn", help="Scan this zip function (ARN[:version or alias]).")
+@click.option("--layer", "layer_arn", help="Scan this layer version (…:layer:NAME:N).")
 @click.option(
     "--project",
     envvar="SCAN_PROJECT_NAME",
@@ -70,6 +73,8 @@ DEFAULT_PROJECT = "deployscan-scan"
 def start_build(
     *,
     image: str,
+    lambda_arn: str | None,
+    layer_arn: str | None,
     project: str,
     lambda_project: str,
     tier: str | None,
@@ -81,13 +86,16 @@ def start_build(
     timeout: int,
     interval: float,
 ) -> None:
-    """Start a scan build for IMAGE with the variables the dispatcher would set.
+    """Start a scan build for IMAGE (or a zip --lambda / --layer) with the variables the
+    dispatcher would set.
 
     Exit codes without --wait: 0 started (or already scanned), 2 bad input, 3 could not start.
     With --wait, as `deployscan scan`: 0 passed, 1 policy failed, 3 error.
     """
+    if len([t for t in (image, lambda_arn, layer_arn) if t]) != 1:
+        _fail("give one of IMAGE, --lambda ARN or --layer ARN", ExitCode.USAGE)
     try:
-        ref = ImageRef.parse(image)
+        ref = ImageRef.parse(image) if image else None
     except ImageRefError as exc:
         _fail(str(exc), ExitCode.USAGE)
     session = boto3.session.Session(region_name=region)
@@ -99,18 +107,32 @@ def start_build(
             lambda_project=lambda_project,
             region=session.region_name,
         )
-        plan = plan_manual_build(
-            ref,
-            project=project,
-            platform=platform,
-            resolver=resolver,
-            cache=ScanCacheTable(session.client("dynamodb"), cache_table) if cache_table else None,
-            force=force,
-            region=session.region_name,
-            tiers=tiers,
-            tier=tier,
+        cache = ScanCacheTable(session.client("dynamodb"), cache_table) if cache_table else None
+        code = (KIND_LAMBDA_ZIP, lambda_arn) if lambda_arn else (KIND_LAMBDA_LAYER, layer_arn or "")
+        plan = (
+            plan_code_build(
+                *code,
+                project=project,
+                resolver=resolver,
+                cache=cache,
+                force=force,
+                tiers=tiers,
+                tier=tier,
+            )
+            if ref is None
+            else plan_manual_build(
+                ref,
+                project=project,
+                platform=platform,
+                resolver=resolver,
+                cache=cache,
+                force=force,
+                region=session.region_name,
+                tiers=tiers,
+                tier=tier,
+            )
         )
-    except (BuildVariableError, SettingsError) as exc:
+    except (BuildVariableError, BuildRequestError, SettingsError) as exc:
         _fail(str(exc), ExitCode.USAGE)
     except DeployscanError as exc:
         suffix = " (use --force to skip the scan-cache check)" if "scan cache" in str(exc) else ""
@@ -118,15 +140,15 @@ def start_build(
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
     if plan.cached is not None:
-        click.echo(f"{plan.request.image}: {cached_message(plan.cached)}")
+        click.echo(f"{plan.request.subject}: {cached_message(plan.cached)}")
         return
     codebuild = session.client("codebuild")
     try:
         build_id = start(plan, CodeBuildLauncher(codebuild))
     except LaunchError as exc:
         _fail(str(exc), ExitCode.ERROR)
-    digest = plan.request.digest or "digest resolved by the build"
-    click.echo(f"started {build_id} for {plan.request.image} ({digest})")
+    digest = plan.request.code_sha256 or plan.request.digest or "digest resolved by the build"
+    click.echo(f"started {build_id} for {plan.request.subject} ({digest})")
     if not wait:
         try:
             builds = codebuild.batch_get_builds(ids=[build_id]).get("builds") or [{}]

@@ -21,9 +21,11 @@ from dispatcher.exitcodes import ExitCode
 from dispatcher.imageref import ImageRef
 from dispatcher.tiers import scan_seconds
 from scanner_runner.cli.lists import user_list
+from scanner_runner.cli.scantarget import code_options, code_request
 from scanner_runner.denylist import default_entries, parse_deny_list
 from scanner_runner.errors import OutputDirError, SettingsError
 from scanner_runner.job import Runtime, ScanJob
+from scanner_runner.lambdazip.unpack import LAMBDA_UNZIPPED_LIMIT
 from scanner_runner.policy import FAIL_ON_CHOICES, Policy, parse_ignore_list
 from scanner_runner.publish import Targets
 from scanner_runner.report import TriggerInfo
@@ -126,8 +128,10 @@ def _usage(message: str) -> None:
 @click.option("--compute-tier", envvar=bv.COMPUTE_TIER.name, show_envvar=True, default="")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Host allowed plain HTTP.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@code_options
 def scan(**options: Any) -> None:
-    """Pull IMAGE (or take --archive), scan it, apply the policy, write and publish reports.
+    """Pull IMAGE (or take --archive, or fetch a zip --lambda / --layer), scan it, apply the
+    policy, write and publish reports.
 
     Exit codes: 0 passed, 1 policy failed, 2 usage (also: --output-dir holds files deployscan
     did not write), 3 could not scan (fail closed; also: another scan holds --output-dir, or
@@ -165,8 +169,9 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
     """The job and its runtime, plus why the scan cannot start ("" when it can). A bad value is
     a SettingsError (usage); a source that cannot be read is a runtime failure."""
     image, archive = options["image"] or "", options["archive"]
-    if not image and not archive:
-        raise SettingsError("give an IMAGE (or IMAGE_REF) or --archive PATH")
+    code = code_request(options, min(settings.max_unpacked_bytes, LAMBDA_UNZIPPED_LIMIT))
+    if not image and not archive and code is None:
+        raise SettingsError("give an IMAGE (or IMAGE_REF), --archive PATH, --lambda or --layer")
     for option, variable in _VARIABLES.items():
         if options.get(option):
             variable.validate(options[option])
@@ -249,6 +254,7 @@ def _prepare(options: dict[str, Any], settings: Settings, env: Any) -> tuple[Sca
         docker_config=Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json",
         work_dir=options["work_dir"],
         max_unpacked_bytes=settings.max_unpacked_bytes,
+        code=code,
     )
     publish = not options["no_publish"]
     targets = Targets(

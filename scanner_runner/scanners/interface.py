@@ -74,6 +74,9 @@ class ScannerOptions:
     kill_grace: float = 30.0
 
 
+DIRECTORY_FORMAT = "dir"  # ScanRequest.archive is an unpacked tree (a zip Lambda's), not a tar
+
+
 @dataclass(frozen=True)
 class ScanRequest:
     """One scan: the archive, where raw files go, scratch space, limits and policy tags."""

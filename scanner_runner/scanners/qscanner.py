@@ -17,6 +17,7 @@ from scanner_runner.errors import ScannerError
 from scanner_runner.report import write_atomic
 from scanner_runner.scanners import process
 from scanner_runner.scanners.interface import (
+    DIRECTORY_FORMAT,
     ScannerOptions,
     ScanRequest,
     ScanResult,
@@ -99,7 +100,10 @@ class QScanner:
         argv += ["--log-level", "info"]
         if request.policy_tags:
             argv += ["--policy-tags", ",".join(request.policy_tags)]
-        return [*argv, "tar", str(request.archive)]
+        # An unpacked zip Lambda is a built artifact, so `rootfs` (docs/zip.md says why not
+        # `repo` or `lambda`); without --shell-commands QScanner runs no OS scan on it.
+        command = "rootfs" if request.archive_format == DIRECTORY_FORMAT else "tar"
+        return [*argv, command, str(request.archive)]
 
     def scan(self, request: ScanRequest) -> ScanResult:
         """Scan the archive; ScannerError for every outcome that is not a trustworthy report."""
@@ -177,6 +181,12 @@ class QScanner:
         findings, sarif_ids, sarif_os = parse_sarif(load_json(sarif_file))
         named = {image_id_from_name(scan_file), image_id_from_name(sarif_file)} - {""}
         claimed = set(meta.image_ids) | set(sarif_ids) | named
+        if request.archive_format == DIRECTORY_FORMAT:
+            # No image ID names a directory: the raw dir is fresh per attempt, so its one
+            # ScanResult and report are this tree's (two would be ambiguous: refused).
+            if len(list(raw_dir.glob("*ScanResult.json"))) != 1:
+                raise ScannerError("QScanner wrote more than one ScanResult for one directory")
+            claimed = {request.image_id}
         if not claimed:
             raise ScannerError(
                 "QScanner's report names no image ID; cannot match it to the archive"

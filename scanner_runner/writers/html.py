@@ -7,7 +7,12 @@ from functools import lru_cache
 import jinja2
 
 from scanner_runner.report import SEVERITIES, ScanReport
-from scanner_runner.writers.interface import cve_url, scanner_label, short_digest
+from scanner_runner.writers.interface import (
+    cve_url,
+    scanner_label,
+    short_digest,
+    target_rows,
+)
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +46,7 @@ def render(report: ScanReport) -> str:
         cve_url=cve_url,
         scanner_label=scanner_label(report),
         short_digest=short_digest(report.image.digest),
+        target_rows=target_rows(report),
         severities=SEVERITIES,
         summary=report.summary,
         findings=[f for f in findings if not f.ignored],

@@ -67,3 +67,22 @@ def cve_url(cve: str) -> str:
     QIDs are not linked: Qualys' KnowledgeBase entries need a subscription login.
     """
     return NVD_URL + cve if _CVE_RE.match(cve) else ""
+
+
+def target_rows(report: ScanReport) -> list[tuple[str, str]]:
+    """(label, value) rows naming a zip function or layer (empty for an image): every writer
+    renders the Lambda target through this one helper."""
+    code = report.lambda_code
+    if code is None:
+        return []
+    layers = [
+        f"{arn} ({sha})" for arn, sha in zip(code.layers, code.layer_code_sha256, strict=False)
+    ]
+    return [
+        ("Kind", code.kind),
+        ("Layer" if code.kind == "lambda-layer" else "Function", code.arn),
+        ("Version", code.version or "-"),
+        ("Runtime", code.runtime or "unknown"),
+        ("Code SHA-256", code.code_sha256 or "unknown"),
+        ("Layers", ", ".join(layers) or "-"),
+    ]

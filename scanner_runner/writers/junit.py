@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from scanner_runner.report import Finding, ScanReport
-from scanner_runner.writers.interface import clean_text, verdict_word
+from scanner_runner.writers.interface import clean_text, target_rows, verdict_word
 
 MAX_CASES = 500
 NAME_LIMIT = 1000
@@ -69,6 +69,7 @@ def _properties(report: ScanReport) -> list[tuple[str, str]]:
         ("counts", ", ".join(f"{k}={v}" for k, v in counts.items())),
         ("trigger", report.trigger.source),
         ("report_uri", report.report_uri),
+        *((label.lower().replace(" ", "_"), value) for label, value in target_rows(report)),
     ]
 
 

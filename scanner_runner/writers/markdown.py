@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
-from scanner_runner.writers.interface import one_line, scanner_label, short_digest, verdict_word
+from scanner_runner.writers.interface import (
+    one_line,
+    scanner_label,
+    short_digest,
+    target_rows,
+    verdict_word,
+)
 
 MAX_ROWS = 50
 
@@ -35,6 +41,7 @@ def render(report: ScanReport) -> str:
         f"- Image: `{_code(image.ref)}`",
         f"- Digest: `{_code(image.digest or 'unknown')}`",
         f"- Platform: {_cell(image.platform or 'unknown')}",
+        *(f"- {label}: `{_code(value)}`" for label, value in target_rows(report)),
         f"- Scanner: {_cell(scanner_label(report))}",
         f"- Trigger: {_cell(report.trigger.source)} {_cell(report.trigger.resource_arn)}".rstrip(),
         f"- Account/region: {_cell(report.trigger.account or '-')}"

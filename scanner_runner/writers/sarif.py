@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from scanner_runner.report import Finding, ScanReport, dumps_layered
+from scanner_runner.writers.interface import target_rows
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -47,6 +48,7 @@ def render(report: ScanReport) -> str:
             "policyReason": report.policy.reason,
             "vulnerabilityData": report.vulnerability_data,
             "summary": report.summary,
+            **({"lambda": dict(target_rows(report))} if report.lambda_code else {}),
         },
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}

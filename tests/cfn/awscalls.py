@@ -30,6 +30,10 @@ S3_TRANSFER = {
     "download_file": "GetObject",
     "download_fileobj": "GetObject",
 }
+# API operations authorised by an IAM action of another name (AWS Lambda API reference,
+# GetLayerVersionByArn: "lambda:GetLayerVersion"; the service authorization reference has no
+# GetLayerVersionByArn action).
+IAM_ACTION = {"lambda:GetLayerVersionByArn": "lambda:GetLayerVersion"}
 
 
 @cache
@@ -101,7 +105,8 @@ class Calls:
             for service in self.services:
                 api = operations(service).get(name)
                 if api:
-                    found.add(f"{service}:{api}")
+                    action = f"{service}:{api}"
+                    found.add(IAM_ACTION.get(action, action))
         return frozenset(found)
 
 

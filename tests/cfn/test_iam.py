@@ -121,6 +121,8 @@ ROLES = {
             [
                 closure("dispatcher.resolve_aws")["dispatcher.resolve_aws"],
                 closure("dispatcher.sweep.inventory")["dispatcher.sweep.inventory"],
+                # zip code lookups, by the dispatcher and by the build (scanner_runner.lambdazip)
+                closure("dispatcher.lambdacode")["dispatcher.lambdacode"],
                 closure("scanner_runner.registry.credentials")[
                     "scanner_runner.registry.credentials"
                 ],

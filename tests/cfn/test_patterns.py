@@ -25,7 +25,9 @@ EXPECTED_ROUTE = {
     "lambda-createfunction": "LambdaApiRule",
     "lambda-updatefunctioncode": "LambdaApiRule",
     "lambda-updatefunctioncode-denied": None,
-    "lambda-updatefunctionconfiguration": None,  # never changes the image
+    # a new layer list is new code: the dispatcher skips the other configuration updates
+    "lambda-updatefunctionconfiguration": "LambdaApiRule",
+    "lambda-publishlayerversion": "LambdaApiRule",
     "lambda-createfunctionurlconfig": None,  # shares the CreateFunction prefix
     "ecr-image-push": None,  # a push is not a deploy
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -85,11 +86,21 @@ def test_full_demo_with_qscanner_shows_verdicts_and_dedup(tmp_path: Path) -> Non
     assert "skipped: scan-in-progress" in by_prefix["shop/log-shipper"]
     assert table.count(rows["shop/checkout-api:2.3.1"]) == 1
     assert any("checkout-api:2.3.1" in line and "scan-in-progress" in line for line in table)
-    # the deployed images, and the two the sweep found running (legacy/billing, nightly-report)
-    assert len(list((workdir / "reports").glob("*/report.html"))) == 6
+    # the deployed images, the two the sweep found running (legacy/billing, nightly-report),
+    # and the zip step's layer and function (its lock file pins a deny-listed package)
     assert " failed " in rows["legacy/billing:4.2"] and " sweep " in rows["legacy/billing:4.2"]
     gated = {line.split()[0]: line for line in table if " gate:ecs-hook " in line}
     assert "deploy FAILED: " in gated["shop/payments:4.2.0"]
+    assert "lambda:PublishLayerVersion" in rows["lambda-layer:shared-http"]
+    assert (
+        " failed " in rows["lambda-zip:orders"]
+        and "lambda:CreateFunction" in rows["lambda-zip:orders"]
+    )
+    [orders] = (workdir / "reports").glob("*-orders/report.json")
+    denied = json.loads(orders.read_text())
+    assert any(f["package"] == "event-stream" for f in denied["findings"])
+    assert denied["lambda"]["layers"][0].endswith(":layer:shared-http:1")
+    assert len(list((workdir / "reports").glob("*/report.html"))) == 8
 
 
 def test_a_build_that_ends_in_error_fails_the_demo_with_its_reason(tmp_path: Path) -> None:

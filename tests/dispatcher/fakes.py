@@ -11,6 +11,7 @@ from typing import Any
 from dispatcher.errors import LookupFailed
 from dispatcher.events import ContainerImage
 from dispatcher.imageref import ImageRef
+from dispatcher.lambdacode import CodeTarget, FunctionCode
 from dispatcher.resolve import FunctionImage, Resolver, TaskDefinition
 
 
@@ -24,12 +25,15 @@ class FakeResolver(Resolver):
         digests: dict[str, str] | None = None,
         home: str | None = "123456789012",
         sizes: dict[str, int] | None = None,
+        *,
+        code: dict[str, FunctionCode | CodeTarget] | None = None,
     ) -> None:
         self.task_definitions = task_definitions or {}
         self.functions = functions or {}
         self.digests = digests or {}
         self.sizes = sizes or {}  # by digest, else by reference
         self.home = home
+        self.code = code or {}  # zip functions and layer versions by ARN
         self.calls: Counter[str] = Counter()
 
     def home_account(self) -> str | None:
@@ -54,6 +58,25 @@ class FakeResolver(Resolver):
     def image_size(self, image: ImageRef) -> int | None:
         self.calls["ecr:DescribeImages"] += 1
         return self.sizes.get(image.digest or str(image))
+
+    def function_code(self, account: str | None, region: str | None, arn: str) -> FunctionCode:
+        self.calls["lambda:GetFunction"] += 1
+        found = self.code.get(arn)
+        if not isinstance(found, FunctionCode):
+            raise LookupFailed(f"no function {arn}", retryable=False)
+        return found
+
+    def layer_code(self, account: str | None, region: str | None, arn: str) -> CodeTarget:
+        self.calls["lambda:GetLayerVersionByArn"] += 1
+        found = self.code.get(arn)
+        if not isinstance(found, CodeTarget):
+            raise LookupFailed(f"no layer {arn}", retryable=False)
+        return found
+
+    def code_role_arn(self, account: str | None, region: str | None) -> str | None:
+        if account is None or account == self.home:
+            return None
+        return f"arn:aws:iam::{account}:role/deployscan-read"
 
     def pull_role_arn(self, image: ImageRef) -> str | None:
         ecr = image.ecr

@@ -55,7 +55,7 @@ def test_a_throttled_launch_releases_the_lease_and_fails_the_record(
     launcher.throttle(1)
     result = _run(load_event("sqs-batch.json"), cache, launcher)
     reasons = [m.decision_line(o)["reason"] for o in result.outcomes]
-    assert reasons == [m.LAUNCH_THROTTLED, m.STARTED, m.UNREADABLE_RECORD, m.ZIP_FUNCTION]
+    assert reasons == [m.LAUNCH_THROTTLED, m.STARTED, m.UNREADABLE_RECORD, m.NEEDS_LOOKUP]
     assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]
     assert list(table_items(dynamodb)) == ["ref#docker.io/envoyproxy/envoy:v1.29.1"]  # released
 
@@ -170,7 +170,7 @@ def test_any_launcher_failure_releases_the_lease_and_retries_the_record(
 ) -> None:
     result = _run(load_event("sqs-batch.json"), cache, CrashingLauncher())
     reasons = [m.decision_line(o)["reason"] for o in result.outcomes]
-    assert reasons == [m.LAUNCH_FAILED, m.LAUNCH_FAILED, m.UNREADABLE_RECORD, m.ZIP_FUNCTION]
+    assert reasons == [m.LAUNCH_FAILED, m.LAUNCH_FAILED, m.UNREADABLE_RECORD, m.NEEDS_LOOKUP]
     assert "OSError" in result.outcomes[0].detail
     assert table_items(dynamodb) == {}
     assert result.batch_item_failures() == [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]

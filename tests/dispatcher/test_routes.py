@@ -12,6 +12,7 @@ from dispatcher.events import (
     FunctionTarget,
     ImagesTarget,
     TaskDefinitionTarget,
+    ZipTarget,
 )
 from dispatcher.routes import MAX_CONTAINERS, ROUTES, extract, find_route
 from tests.dispatcher.conftest import ACCOUNT, D1, ECR, REGION, load_event
@@ -31,6 +32,7 @@ ROW_FIXTURES = {
     "lambda:UpdateFunctionCode": "lambda-update-function-code-image.json",
     "lambda:UpdateFunctionConfiguration": "lambda-update-function-configuration.json",
     "sweep": "sweep-image.json",
+    "lambda:PublishLayerVersion": "lambda-publish-layer-version.json",
 }
 
 
@@ -150,7 +152,6 @@ def test_lambda_image_functions() -> None:
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("lambda-create-function-zip.json", m.ZIP_FUNCTION),
         ("lambda-update-function-configuration.json", m.CONFIGURATION_ONLY),
         ("lambda-create-function-url-config.json", m.UNSUPPORTED_EVENT),
         ("ecs-failed-call.json", m.API_CALL_FAILED),
@@ -175,13 +176,13 @@ def test_lambda_event_names_match_by_base_name_and_version(suffix: str) -> None:
     assert find_route(EventBridgeEvent(event)) is None
 
 
-def test_lambda_update_code_of_a_zip_function_is_a_skip() -> None:
+def test_lambda_update_code_of_a_zip_function_is_a_zip_target() -> None:
     event = load_event("lambda-update-function-code-image.json")
     del event["detail"]["requestParameters"]["imageUri"]
     event["detail"]["responseElements"]["packageType"] = "Zip"
-    (skip,) = extract(EventBridgeEvent(event), "r1")
-    assert isinstance(skip, m.Skip)
-    assert skip.reason == m.ZIP_FUNCTION
+    (target,) = extract(EventBridgeEvent(event), "r1")
+    assert isinstance(target, ZipTarget)
+    assert target.kind == "lambda-zip" and target.code_sha256 is None  # looked up later
 
 
 @pytest.mark.parametrize(

@@ -160,3 +160,10 @@ def demo_events(host: str, samples: dict[str, SampleImage], *, quick: bool) -> l
         events.append(DemoEvent("lambda:CreateFunction (image)", create_function(host, function)))
     events.append(DemoEvent("ECS Task State Change, delivered again", first))
     return events
+
+
+def lambda_call(
+    event_id: str, name: str, request: dict[str, Any], response: dict[str, Any]
+) -> dict[str, Any]:
+    """A CloudTrail Lambda API call (e.g. the zip step's PublishLayerVersion20181031)."""
+    return _cloudtrail(event_id, "aws.lambda", name, request, response)

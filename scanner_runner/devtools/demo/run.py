@@ -28,6 +28,7 @@ from scanner_runner.devtools.demo import sweep as demo_sweep
 from scanner_runner.devtools.demo.events import demo_events
 from scanner_runner.devtools.demo.gate import GateStep, gate_deployments, gate_rows
 from scanner_runner.devtools.demo.images import push_samples, samples
+from scanner_runner.devtools.demo.lambdazip import zip_samples
 from scanner_runner.devtools.demo.motoserver import ACCOUNT, MotoServer
 from scanner_runner.devtools.demo.stack import StackNames, create_stack
 from scanner_runner.devtools.demo.summary import Row, rows_for
@@ -133,6 +134,9 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
             moto.client("s3").put_object(
                 Bucket=stack.names.artifacts_bucket, Key=QSCANNER_KEY, Body=qscanner_body
             )
+        zips = None if options.quick else cleanup.enter_context(zip_samples(moto, workdir))
+        if zips is not None:
+            echo("deployed a zip function (Node.js, with a layer) and the layer to emulated Lambda")
         echo(f"stack resources created: s3://{stack.names.bucket}, table {stack.names.table}, "
              f"secret {stack.names.secret_name}, project {stack.names.project}")  # fmt: skip
         launcher = LocalBuildLauncher(
@@ -141,7 +145,9 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
                 source_dir=source_root(),
                 work_root=workdir / "builds",
                 environment=stack.environment,
-                base_env=build_image_environment(moto.environment()),
+                base_env=build_image_environment(
+                    {**moto.environment(), **(zips.env if zips else {})}
+                ),
                 timeout_seconds=600,
             ),
             secrets_client=moto.client("secretsmanager"),
@@ -156,7 +162,8 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
             resolver = AwsResolver(moto.session(), None, home_account=ACCOUNT)
             memo = Memo()  # one warm Lambda execution environment
             running = demo_sweep.start_workloads(moto, registry, echo, quick=options.quick)
-            for item in demo_events(registry.host, built, quick=options.quick):
+            events = demo_events(registry.host, built, quick=options.quick)
+            for item in [*events, *(zips.events if zips else ())]:
                 result = dispatch(item.event, settings, resolver, cache=cache,
                                   launcher=launcher, memo=memo)  # fmt: skip
                 echo(f"event: {item.label} -> " + ", ".join(_decision(o) for o in result.outcomes))
@@ -201,7 +208,7 @@ def _announce(echo: Echo, request: BuildRequest, result: BuildResult) -> None:
     verdict = result.exported_variables.get(SCAN_STATUS, "error")
     seconds = result.ended_at - result.started_at
     number, status = result.build_number, result.status
-    echo(f"  build {number} {request.image}: {status} ({verdict}), {seconds:.1f} s")
+    echo(f"  build {number} {request.subject}: {status} ({verdict}), {seconds:.1f} s")
 
 
 @contextlib.contextmanager

@@ -75,7 +75,8 @@ def render(rows: Iterable[Row]) -> list[str]:
 def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path) -> Row:
     request = outcome.build.request
     exported = result.exported_variables if result else {}
-    html = _copy_reports(result, request.image.repository, reports_dir) if result else None
+    name = request.image.repository if request.image else str(request.code_arn).split(":")[6]
+    html = _copy_reports(result, name, reports_dir) if result else None
     status = exported.get(SCAN_STATUS, "error")
     verdict = status
     counts = "/".join(exported.get(name, "?") for name in SCAN_COUNTS)
@@ -89,7 +90,7 @@ def _build_row(outcome: m.Started, result: BuildResult | None, reports_dir: Path
             # Zero counts from an inventory would read like a clean vulnerability scan.
             verdict, counts = f"{verdict} (inventory only)", "n/a"
     return Row(
-        image=_short_image(outcome.build.image),
+        image=_short_image(outcome.build.image) if request.image else f"{request.kind}:{name}",
         trigger=request.trigger,
         digest=_short_digest(digest),
         verdict=verdict,
