@@ -1,6 +1,7 @@
 """`findings.asff.json`: the report as AWS Security Finding Format findings (Security Hub).
 
-One finding per reported vulnerability (or denied package, or secret) per image digest. Its `Id`
+One finding per reported vulnerability (or denied package, or secret) per image digest (zip code:
+per code hash, `sha256:<hex>`; the function or layer version is the resource). Its `Id`
 depends only on the digest, the kind, the finding id and the package, so a rescan of the same
 digest updates the finding instead of adding a copy, and a finding the rescan no longer reports
 can be archived by `Id` (see `scanner_runner/securityhub.py`). Ignored findings are not exported.
@@ -9,12 +10,15 @@ can be archived by `Id` (see `scanner_runner/securityhub.py`). Ignored findings 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.report import STATUS_ERROR, Finding, ScanReport, dumps_layered
-from scanner_runner.writers.interface import clean_text, cve_url, one_line
+from scanner_runner.writers.asffresources import MAX_ID, digest_of, image_resources, partition
+from scanner_runner.writers.asffresources import text as _text
+from scanner_runner.writers.interface import cve_url
+
+__all__ = ["digest_of", "image_resources", "partition"]  # re-exported: part of the writer's API
 
 SCHEMA_VERSION = "2018-10-08"
 ID_PREFIX = "deployscan"
@@ -38,17 +42,7 @@ LABELS = {
     "info": "INFORMATIONAL",
 }
 # Limits from the botocore `securityhub` model's member documentation.
-MAX_ID, MAX_TITLE, MAX_DESCRIPTION, MAX_FIELD_VALUE = 512, 256, 1024, 2048
-_ECR_HOST = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
-)
-_ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64", "386": "i386"}
-_WORKLOAD_TYPES = (
-    (":ecs:", ":task/", "AwsEcsTask"),
-    (":ecs:", ":service/", "AwsEcsService"),
-    (":ecs:", ":task-definition/", "AwsEcsTaskDefinition"),
-    (":lambda:", ":function:", "AwsLambdaFunction"),
-)
+MAX_TITLE, MAX_DESCRIPTION, MAX_FIELD_VALUE = 256, 1024, 2048
 
 
 def render(report: ScanReport) -> str:
@@ -78,20 +72,6 @@ def product_arn(account: str, region: str) -> str:
     return f"arn:{partition(region)}:securityhub:{region}:{account}:product/{account}/default"
 
 
-def partition(region: str) -> str:
-    """The AWS partition of a region name."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def digest_of(report: ScanReport) -> str:
-    """The digest findings are keyed by (the manifest digest, else the image id)."""
-    return report.image.digest or report.image.image_id or "unknown-digest"
-
-
 def id_prefix(digest: str, kind: str = "") -> str:
     """`deployscan/<digest>/` (plus `<kind>/`): every finding of that digest starts with it."""
     return f"{ID_PREFIX}/{digest}/" + (f"{kind}/" if kind else "")
@@ -113,66 +93,6 @@ def covered_kinds(report: ScanReport) -> tuple[str, ...]:
     if not report.vulnerability_data:
         return (KIND_DENIED,)
     return tuple(TYPES)
-
-
-def image_resources(report: ScanReport) -> list[dict[str, Any]]:
-    """The image (ECR image or container) and the workload it runs as, when known."""
-    image = report.image
-    digest = digest_of(report)
-    ecr = _ECR_HOST.match(image.registry)
-    resources: list[dict[str, Any]] = []
-    if ecr and image.repository:
-        region = ecr["region"]
-        details: dict[str, Any] = {
-            "RegistryId": ecr["account"],
-            "RepositoryName": image.repository,
-            "ImageDigest": digest,
-        }
-        if image.tag:
-            details["ImageTags"] = [image.tag]
-        arch = _ARCHITECTURES.get(image.platform.partition("/")[2].partition("/")[0])
-        if arch:
-            details["Architecture"] = arch
-        arn = f"arn:{partition(region)}:ecr:{region}:{ecr['account']}"
-        resources.append(
-            {
-                "Type": "AwsEcrContainerImage",
-                "Id": f"{arn}:repository/{image.repository}/{digest}",
-                "Partition": partition(region),
-                "Region": region,
-                "Details": {"AwsEcrContainerImage": details},
-            }
-        )
-    else:
-        name = f"{image.registry}/{image.repository}" if image.repository else image.ref
-        container = {"Name": _text(name, 1024), "ImageName": _text(image.ref, 1024)}
-        container["ImageId"] = digest
-        resources.append(
-            {
-                "Type": "Container",
-                "Id": _text(f"{name}@{digest}", MAX_ID),
-                "Details": {"Container": container},
-            }
-        )
-    workload = _workload(report.trigger.resource_arn)
-    if workload:
-        resources.append(workload)
-    return resources
-
-
-def _workload(arn: str) -> dict[str, Any] | None:
-    parts = arn.split(":")
-    if not arn.startswith("arn:") or len(parts) < 6:
-        return None
-    kind = next((t for svc, marker, t in _WORKLOAD_TYPES if svc in arn and marker in arn), "")
-    if not kind:
-        return None
-    resource: dict[str, Any] = {"Type": kind, "Id": arn[:MAX_ID], "Partition": parts[1]}
-    if parts[3]:
-        resource["Region"] = parts[3]
-    if kind == "AwsLambdaFunction" and len(parts) >= 7 and parts[6]:
-        resource["Details"] = {"AwsLambdaFunction": {"FunctionName": parts[6]}}
-    return resource
 
 
 def _finding(
@@ -253,8 +173,12 @@ def _product_fields(common: dict[str, str], finding: Finding) -> dict[str, str]:
 
 
 def _report_fields(report: ScanReport) -> dict[str, str]:
+    code = report.lambda_code
     fields = {
-        "deployscan/Image": report.image.ref,
+        "deployscan/Image": report.image.ref if code is None else "",
+        "deployscan/TargetKind": code.kind if code else "",
+        "deployscan/LambdaArn": code.arn if code else "",
+        "deployscan/CodeSha256": code.code_sha256 if code else "",
         "deployscan/Scanner": report.scanner.name,
         "deployscan/Verdict": report.status,
         "deployscan/BuildId": report.build_id,
@@ -280,19 +204,19 @@ def _description(report: ScanReport, finding: Finding) -> str:
         finding.title or finding.id,
         f"Package {finding.package} {finding.installed_version}; {fix}." if finding.package else "",
         f"CVEs: {cves}." if cves else "",
-        f"Image {report.image.ref} ({digest_of(report)}).",
+        _target_sentence(report),
         "Breaks the deployscan policy." if finding.violation else "",
     ]
     return " ".join(p for p in parts if p)
 
 
+def _target_sentence(report: ScanReport) -> str:
+    code = report.lambda_code
+    if code is None:
+        return f"Image {report.image.ref} ({digest_of(report)})."
+    what = "Layer version" if code.kind == "lambda-layer" else "Function"
+    return f"{what} {code.arn} (code SHA-256 {code.code_sha256 or 'unknown'})."
+
+
 def _kind(finding: Finding) -> str:
     return finding.kind if finding.kind in TYPES else KIND_VULNERABILITY
-
-
-def _text(value: str, limit: int) -> str:
-    """One line, at most `limit` characters, never blank (the model's `.*\\S.*`)."""
-    # Fast path, same result as one_line: whitespace folded, then nothing left to drop.
-    folded = " ".join(value.split())
-    text = clean_text(folded if folded.isprintable() else one_line(value), limit)
-    return text if text.strip() else "-"
