@@ -30,7 +30,7 @@ from dispatcher.events import (
 from dispatcher.platforms import from_lambda_architectures, from_task_definition
 from dispatcher.settings import SWEEP_TRIGGER
 from dispatcher.sweep.messages import SWEEP_IMAGE, SWEEP_SOURCE
-from dispatcher.ziproutes import layer_change, published_layer, zip_function
+from dispatcher.ziproutes import layer_change, published_layer, swept_code, zip_function
 
 MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 Extracted = list[Target | m.Skip]
@@ -178,6 +178,8 @@ def sweep_image(event: EventBridgeEvent, origin: m.Origin) -> Extracted:
     arn, image, digest = text(detail, "resourceArn"), detail.get("image"), detail.get("digest")
     origin = _with(origin, resource_arn=arn)
     platform = text(detail, "platform")
+    if "codeSha256" in detail:  # zip code: a function's or a layer version's
+        return swept_code(detail, origin)
     if text(detail, "kind") == "lambda" and arn and isinstance(image, str):
         pinned = image if "@" in image or not isinstance(digest, str) else f"{image}@{digest}"
         return [FunctionTarget(origin, arn, pinned, platform)]

@@ -24,6 +24,7 @@ from dispatcher.buildvars import (
 from dispatcher.events import CloudTrailCall, Target, ZipTarget, items, obj, text
 
 MAX_LAYERS = 5  # Lambda's limit per function; a longer list is hostile
+CODE_KINDS = frozenset({KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER})
 
 
 def zip_function(call: CloudTrailCall, origin: m.Origin) -> list[Target | m.Skip]:
@@ -67,6 +68,16 @@ def layer_change(call: CloudTrailCall, origin: m.Origin) -> list[Target | m.Skip
     if not out:
         out.append(m.Skip(origin, m.CONFIGURATION_ONLY, detail="the function now uses no layers"))
     return out
+
+
+def swept_code(detail: dict[str, object], origin: m.Origin) -> list[Target | m.Skip]:
+    """A `Sweep Image` for zip code the sweep found running: its kind, ARN and code hash
+    (from ListFunctions / GetLayerVersionByArn), so nothing is looked up again."""
+    kind, arn = text(detail, "kind"), text(detail, "arn")
+    pattern = LAYER_ARN_RE if kind == KIND_LAMBDA_LAYER else LAMBDA_ARN_RE
+    if kind not in CODE_KINDS or arn is None or not pattern.match(arn):
+        return [m.Skip(origin, m.INVALID_EVENT, detail="no valid code ARN")]
+    return [ZipTarget(origin, str(kind), arn, _sha(text(detail, "codeSha256")))]
 
 
 def _function_arn(call: CloudTrailCall) -> str | None:

@@ -75,8 +75,13 @@ __all__ = [
     "cache_key",
     "code_key",
     "code_sha256_hex",
+    "code_sha256_of",
     "digest_key",
+    "indexed_key",
 ]
+
+
+CODE_KEY_PREFIX = "code#"
 
 
 def cache_key(ref: ImageRef) -> str:
@@ -98,12 +103,23 @@ def code_sha256_hex(code_sha256: str) -> str:
 
 def code_key(code_sha256: str) -> str:
     """The item key of Lambda code (a zip function's or a layer version's): `code#sha256:<hex>`."""
-    return f"code#sha256:{code_sha256_hex(code_sha256)}"
+    return f"{CODE_KEY_PREFIX}sha256:{code_sha256_hex(code_sha256)}"
 
 
 def digest_key(digest: str) -> str:
     """The item key of a digest."""
     return f"digest#{digest}"
+
+
+def indexed_key(indexed: str) -> str:
+    """The item key of what the in-use index records: an image digest, or zip code recorded
+    under its own `code_key` (`code#sha256:<hex>`)."""
+    return indexed if indexed.startswith(CODE_KEY_PREFIX) else digest_key(indexed)
+
+
+def code_sha256_of(key: str) -> str:
+    """Lambda's base64 CodeSha256 back from a `code_key` (`code#sha256:<hex>`)."""
+    return base64.b64encode(bytes.fromhex(key.removeprefix(f"{CODE_KEY_PREFIX}sha256:"))).decode()
 
 
 class ScanCacheTable(Leases, Verdicts, Line, InUseIndex):

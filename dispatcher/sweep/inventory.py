@@ -1,8 +1,10 @@
-"""Listing what runs in one account-region: running ECS tasks and Lambda image functions.
+"""Listing what runs in one account-region: running ECS tasks and Lambda functions.
 
 ECS: ListClusters -> ListTasks (desiredStatus RUNNING, 100 a page) -> DescribeTasks (100 a call).
 Lambda: ListFunctions (50 a page) -> GetFunction for image functions whose code changed since the
-last sweep (`known`). Throttling is answered by backoff through the injected `sleep` (up to
+last sweep (`known`); a zip function's `CodeSha256` and layer ARNs come with ListFunctions, each
+layer version's hash from one GetLayerVersionByArn per layer version and unit (memoised: layer
+versions are immutable). Throttling is answered by backoff through the injected `sleep` (up to
 SLEEP_BUDGET per unit, then the unit is retried by SQS); any other error fails the unit
 (`LookupFailed`), which SQS then retries.
 """
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatcher.buildvars import CODE_SHA256_RE, KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP, LAYER_ARN_RE
 from dispatcher.errors import LookupFailed, aws_error_code
 from dispatcher.events import items, obj, text
 from dispatcher.platforms import from_lambda_architectures
@@ -29,14 +32,18 @@ SLEEP_BUDGET = 30.0
 DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
 MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 MAX_RUNNING = 500_000  # images listed per unit; beyond, the listing is cut and marked incomplete
+MAX_LAYERS = 5  # Lambda's limit per function
+# A layer version deleted after functions attached it: they still run it, its hash is unknown.
+_LAYER_GONE = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
 Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True)
 class Running:
-    """One image seen running: an ECS task's container or a Lambda image function."""
+    """One image seen running (an ECS task's container or a Lambda image function), or zip code
+    (a function's code or a layer version it uses: `image` its ARN, `digest` its CodeSha256)."""
 
-    kind: str  # ecs | lambda
+    kind: str  # ecs | lambda | lambda-zip | lambda-layer
     image: object  # as the API reported it; validated later by ImageRef.parse
     digest: object
     place: str  # cluster/group (service:<name> or family:<name>), or the function name
@@ -66,6 +73,7 @@ class Lister:
         self._ecs, self._lambda, self._sleep = ecs, lam, sleep
         self.found = Inventory()
         self.slept = 0.0
+        self._layers: dict[str, str | None] = {}  # layer version ARN -> CodeSha256
 
     def run(self, known: Mapping[str, KnownFunction]) -> Inventory:
         """Both services; `known`: the functions the last sweep resolved."""
@@ -116,16 +124,22 @@ class Lister:
             )
 
     def functions(self, known: Mapping[str, KnownFunction]) -> None:
-        """Every image function (`$LATEST`: what an unqualified invoke runs)."""
+        """Every function (`$LATEST`: what an unqualified invoke runs): image functions with
+        their image, zip functions with their code and each layer they use."""
         pages = self._pages(
             "lambda:ListFunctions", self._lambda.list_functions, "Functions",
             token=("Marker", "NextMarker"),
         )  # fmt: skip
         for config in pages:
-            if not isinstance(config, dict) or text(config, "PackageType") != "Image":
+            if not isinstance(config, dict):
                 continue
             if not self._room():
                 return
+            if (text(config, "PackageType") or "Zip") == "Zip":  # older functions carry none
+                self._zip(config)
+                continue
+            if text(config, "PackageType") != "Image":
+                continue
             arn = text(config, "FunctionArn") or text(config, "FunctionName")
             if arn is None:
                 continue
@@ -147,6 +161,36 @@ class Lister:
                     platform=from_lambda_architectures(items(config, "Architectures")),
                 )
             )
+
+    def _zip(self, config: dict[str, Any]) -> None:
+        """A zip function's code (hash from the listing) and the layer versions it uses."""
+        arn, sha = text(config, "FunctionArn"), text(config, "CodeSha256")
+        if arn is None or sha is None or not CODE_SHA256_RE.match(sha):
+            self.found.notes.append(f"{str(arn)[:200]}: a zip function without a valid CodeSha256")
+            return
+        name = (text(config, "FunctionName") or arn)[:512]
+        platform = from_lambda_architectures(items(config, "Architectures"))
+        self.found.running.append(Running(KIND_LAMBDA_ZIP, arn, sha, name, arn, platform=platform))
+        layers = [
+            text(layer, "Arn") for layer in items(config, "Layers") if isinstance(layer, dict)
+        ]
+        for layer in layers[:MAX_LAYERS]:
+            layer_sha = self._layer_sha(layer) if layer and LAYER_ARN_RE.match(layer) else None
+            if layer is None or layer_sha is None:
+                self.found.notes.append(f"{name}: a layer without a known CodeSha256 was skipped")
+                continue
+            self.found.running.append(
+                Running(KIND_LAMBDA_LAYER, layer, layer_sha, name, arn, platform=platform)
+            )
+
+    def _layer_sha(self, arn: str) -> str | None:
+        """A layer version's CodeSha256 (ListFunctions gives its ARN and size only), asked once."""
+        if arn not in self._layers:
+            answer = self.call("lambda:GetLayerVersionByArn", self._lambda.get_layer_version_by_arn,
+                               tolerate=_LAYER_GONE, Arn=arn)  # fmt: skip
+            sha = text(obj(answer, "Content"), "CodeSha256")
+            self._layers[arn] = sha if sha and CODE_SHA256_RE.match(sha) else None
+        return self._layers[arn]
 
     def _resolve(self, arn: str, sha: str) -> KnownFunction | None:
         answer = self.call("lambda:GetFunction", self._lambda.get_function, FunctionName=arn)
@@ -184,14 +228,24 @@ class Lister:
                 return
             request[ask] = following
 
-    def call(self, what: str, method: Callable[..., Any], **request: Any) -> dict[str, Any]:
-        """One AWS call; throttling waits with exponential backoff, other errors fail the unit."""
+    def call(
+        self,
+        what: str,
+        method: Callable[..., Any],
+        *,
+        tolerate: frozenset[str] = frozenset(),
+        **request: Any,
+    ) -> dict[str, Any]:
+        """One AWS call; throttling waits with exponential backoff, an error code in `tolerate`
+        answers `{}`, other errors fail the unit."""
         for attempt in range(MAX_ATTEMPTS):
             self.found.calls += 1
             try:
                 answer = method(**request)
             except Exception as exc:  # botocore errors, wrapped once at this seam
                 code = aws_error_code(exc)
+                if code in tolerate:
+                    return {}
                 if code not in THROTTLED:
                     raise LookupFailed(f"{what} failed: {code}") from exc
                 self.found.throttled += 1

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatcher import model as m
-from dispatcher.errors import ImageRefError
+from dispatcher.buildvars import KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
+from dispatcher.errors import DeployscanError, ImageRefError
 from dispatcher.imageref import ImageRef, is_digest
-from dispatcher.scancache import STATUS_ERROR, STATUS_IN_FLIGHT, digest_key
+from dispatcher.scancache import STATUS_ERROR, STATUS_IN_FLIGHT, code_key, indexed_key
 from dispatcher.scanitems import InUseEntry, LastScan, Place
 from dispatcher.settings import Settings
 from dispatcher.sweep.inventory import Inventory, Running
@@ -27,23 +28,33 @@ DIGEST_UNKNOWN = "digest-unknown"
 UNIT_UNREACHABLE = "account-unreachable"
 UNIT_FAILED = "unit-failed"
 MAX_WHERE = 20  # places a decision line lists (the index keeps up to MAX_PLACES)
+CODE_KINDS = frozenset({KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER})
 
 
 @dataclass(frozen=True)
 class SweepLine:
-    """One running image's decision: the contract's `deployscan sweep` line."""
+    """One running image's (or zip code's) decision: the contract's `deployscan sweep` line."""
 
     action: str  # build | skip
     image: str | None
-    digest: str | None
+    digest: str | None  # zip code: its `code_key`
     reason: str
     account: str
     region: str
     where: tuple[Place, ...] = ()
     last_scanned: float | None = None
+    code: m.Code | None = None  # zip code: the line names it instead of an image
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object printed for this line."""
+        """The JSON object printed for this line (zip code: `kind`, `arn` and `code_sha256`
+        like a dispatch line, no image or digest)."""
+        if self.code is not None:
+            code = {"kind": self.code.kind, "arn": self.code.arn[: m.MAX_IMAGE_TEXT],
+                    "code_sha256": self.code.code_sha256}  # fmt: skip
+            return self._fields() | {"image": None, "digest": None} | code
+        return self._fields()
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "image": self.image[: m.MAX_IMAGE_TEXT] if self.image else None,
@@ -72,7 +83,7 @@ class Grouped:
 
     def keys(self) -> list[str]:
         """The scan-cache keys to read before deciding."""
-        return [digest_key(d) for d in self.digests]
+        return [indexed_key(d) for d in self.digests]
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,15 @@ def group(unit: Unit, running: Iterable[Running], settings: Settings) -> Grouped
     digests: dict[str, _Digest] = {}
     skipped: list[SweepLine] = []
     for item in running:
-        place = Place(item.kind, item.place, 1 if item.kind == "ecs" else 0,
+        kind = "lambda" if item.kind in CODE_KINDS else item.kind  # zip: the function is the place
+        place = Place(kind, item.place, 1 if item.kind == "ecs" else 0,
                       item.launch_type, item.platform or "")  # fmt: skip
-        reason, digest = _classify(item, refs, settings)
+        code = item.kind in CODE_KINDS
+        reason, digest = _classify_code(item, settings) if code else _classify(item, refs, settings)
         if reason or digest is None:
             text = item.image if isinstance(item.image, str) else None
-            line = SweepLine("skip", text, digest, reason, unit.account, unit.region, (place,))
+            line = SweepLine("skip", text, digest, reason, unit.account, unit.region, (place,),
+                             code=_code(item))  # fmt: skip
             skipped.append(line)
             continue
         found = digests.setdefault(digest, _Digest(str(item.image), item))
@@ -119,7 +133,7 @@ def decide(
     lines, entries, events = list(grouped.skipped), [], []
     rescan = settings.sweep.rescan_after_seconds
     for digest, found in sorted(grouped.digests.items()):
-        verdict = scans.get(digest_key(digest))
+        verdict = scans.get(indexed_key(digest))
         last = _newest(verdict, remembered.get(digest))
         if verdict is not None and verdict.status == STATUS_IN_FLIGHT and verdict.lease_until > now:
             action, reason = "skip", m.SCAN_IN_PROGRESS
@@ -133,12 +147,17 @@ def decide(
             action, reason = "skip", SCANNED_RECENTLY
         places = tuple(sorted(found.places.values(), key=lambda p: (-p.tasks, p.kind, p.name)))
         at = last.at if last is not None else None
+        code = _code(found.first)
         lines.append(SweepLine(action, found.image, digest, reason, unit.account, unit.region,
-                               places, at))  # fmt: skip
+                               places, at, code))  # fmt: skip
         entries.append(
             InUseEntry(digest, unit.account, unit.region, found.image, places, now, last)
         )
-        if action == "build":
+        if action == "build" and code is not None:
+            detail = {"kind": code.kind, "arn": code.arn, "codeSha256": code.code_sha256,
+                      "digest": digest, "resourceArn": found.first.resource_arn}  # fmt: skip
+            events.append(image_event(unit, {k: v for k, v in detail.items() if v}, sweep_id))
+        elif action == "build":
             first = found.first
             detail = {"image": found.image, "digest": digest, "platform": first.platform,
                       "resourceArn": first.resource_arn, "container": first.container,
@@ -163,6 +182,23 @@ def _classify(item: Running, refs: _Refs, settings: Settings) -> tuple[str, str 
     if not filters.repository_allowed(ref.name, ref.repository):
         return m.EXCLUDED_REPOSITORY, digest
     return "", digest
+
+
+def _classify_code(item: Running, settings: Settings) -> tuple[str, str | None]:
+    """Zip code: the function filters apply to its code and to its layers."""
+    if not settings.filters.function_allowed(item.resource_arn or ""):
+        return m.EXCLUDED_FUNCTION, None
+    try:
+        return "", code_key(str(item.digest))
+    except DeployscanError:
+        return m.INVALID_EVENT, None
+
+
+def _code(item: Running) -> m.Code | None:
+    """The zip code a listed item is (None for an image)."""
+    if item.kind not in CODE_KINDS:
+        return None
+    return m.Code(item.kind, str(item.image), str(item.digest))
 
 
 def _newest(verdict: LastScan | None, remembered: LastScan | None) -> LastScan | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DeployscanError, aws_error_code
+from dispatcher.scancache import code_sha256_of
 from dispatcher.sweep.plan import iso, place_dict
 from dispatcher.sweep.status import SEVERITIES, StatusRow
 
@@ -44,8 +45,14 @@ def document(rows: Sequence[StatusRow], now: float, link: Link) -> dict[str, Any
 
 
 def row_dict(row: StatusRow, link: Link) -> dict[str, Any]:
-    """One running digest as JSON (posture.json, `deployscan status --json`)."""
+    """One running digest (or zip code: `image` null, its `arn` and `code_sha256` instead) as
+    JSON (posture.json, `deployscan status --json`)."""
+    code = {} if row.kind == "image" else {
+        "image": None, "arn": row.image, "code_sha256": code_sha256_of(row.digest)
+    }  # fmt: skip
     return {
+        "kind": row.kind,
+        "name": row.name,
         "image": row.image,
         "digest": row.digest,
         "verdict": row.verdict,
@@ -56,7 +63,7 @@ def row_dict(row: StatusRow, link: Link) -> dict[str, Any]:
         "where": row.where(),
         "places": [{"account": a, "region": r, **place_dict(p)} for a, r, _, p in row.places[:200]],
         "report": link(row.report_uri) if row.report_uri else None,
-    }
+    } | code
 
 
 def render_html(doc: dict[str, Any]) -> str:
@@ -76,7 +83,7 @@ def render_html(doc: dict[str, Any]) -> str:
         report = item["report"]
         cell = f'<a href="{e(report)}">report</a>' if report else "-"
         body.append(
-            f'<tr class="{css}"><td>{e(item["image"])}<br><code>{e(item["digest"])}</code></td>'
+            f'<tr class="{css}"><td>{e(item["name"])}<br><code>{e(item["digest"])}</code></td>'
             f"<td>{e(item['verdict'])}</td><td>{counts}</td><td>{e(item['where'])}<br>"
             f"{places}</td><td>{e(item['scanned_at'] or '-')}</td><td>{cell}</td></tr>"
         )

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from dispatcher.scancache import STATUS_FAILED, STATUS_IN_FLIGHT, ScanCacheTable, digest_key
+from dispatcher.scancache import (
+    CODE_KEY_PREFIX,
+    STATUS_FAILED,
+    STATUS_IN_FLIGHT,
+    ScanCacheTable,
+    indexed_key,
+)
 from dispatcher.scanitems import InUseEntry, LastScan, Place
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -43,6 +49,20 @@ class StatusRow:
         worst = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
         return any(self.counts.get(s, 0) > 0 for s in worst)
 
+    @property
+    def kind(self) -> str:
+        """image, lambda-zip (a zip function's code) or lambda-layer (a layer version)."""
+        if not self.digest.startswith(CODE_KEY_PREFIX):
+            return "image"
+        return "lambda-layer" if ":layer:" in self.image else "lambda-zip"
+
+    @property
+    def name(self) -> str:
+        """What people call it: the image, else `function:<name>` / `layer:<name>:<version>`."""
+        if self.kind == "image":
+            return self.image
+        return ":".join(self.image.split(":")[5:])
+
     def where(self) -> str:
         """`runs in 3 services in 2 accounts` (tasks and functions counted too)."""
         return where_text(self.places, self.accounts, self.regions)
@@ -55,7 +75,7 @@ def rows(entries: Iterable[InUseEntry], verdicts: Mapping[str, LastScan]) -> lis
         by_digest.setdefault(entry.digest, []).append(entry)
     out = []
     for digest, found in by_digest.items():
-        scans = [s for s in (verdicts.get(digest_key(digest)),
+        scans = [s for s in (verdicts.get(indexed_key(digest)),
                              *(e.last_scan for e in found)) if s is not None]  # fmt: skip
         done = [s for s in scans if s.status != STATUS_IN_FLIGHT]
         last = max(done, key=lambda s: s.at) if done else None
@@ -102,7 +122,7 @@ def read_rows(
         for e in cache.in_use(now)
         if (not accounts or e.account in accounts) and (not regions or e.region in regions)
     ]
-    verdicts = cache.last_scans(digest_key(d) for d in dict.fromkeys(e.digest for e in entries))
+    verdicts = cache.last_scans(indexed_key(d) for d in dict.fromkeys(e.digest for e in entries))
     return rows(entries, verdicts)
 
 

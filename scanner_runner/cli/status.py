@@ -69,8 +69,8 @@ def render_table(rows: list[StatusRow], now: float) -> str:
     """The table for people: fixed columns, long values cut, control characters removed."""
     cells = [COLUMNS] + [
         (
-            _cut(r.image, 48),
-            r.digest.removeprefix("sha256:")[:12],
+            _cut(r.name, 48),
+            r.digest.removeprefix("code#").removeprefix("sha256:")[:12],
             _cut(r.where().removeprefix("runs in "), 60),
             r.verdict if r.vulnerability_data else f"{r.verdict} (inventory only)",
             _counts(r),

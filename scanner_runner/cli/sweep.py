@@ -33,10 +33,11 @@ from dispatcher.sweep.units import scope
 @click.command(
     "sweep",
     help=(
-        "List what runs now (running ECS tasks and Lambda image functions) in the home account "
-        "and the SWEEP_ACCOUNTS members, in SWEEP_REGIONS (else the current region), and print "
-        "one JSON line per running image: build (never scanned, last scan an error, or older "
-        "than RESCAN_AFTER_HOURS) or skip, with where it runs. Without --dry-run it records the "
+        "List what runs now (running ECS tasks, Lambda image functions, zip functions and the "
+        "layers they use) in the home account and the SWEEP_ACCOUNTS members, in SWEEP_REGIONS "
+        "(else the current region), and print one JSON line per running image or zip code: "
+        "build (never scanned, last scan an error, or older than RESCAN_AFTER_HOURS) or skip, "
+        "with where it runs. Without --dry-run it records the "
         "in-use index in SCAN_CACHE_TABLE, starts the scans of SCAN_PROJECT_NAME and, with "
         "REPORT_BUCKET, rewrites the posture page.\n\n"
         "Exit 0 when done; 1 when an account-region (or a scan it asked for) would be retried; "
