@@ -1,6 +1,7 @@
 """The AWS CloudFormation Lambda hook: before a stack creates or updates an
 `AWS::ECS::TaskDefinition` (`ContainerDefinitions[].Image`) or an `AWS::Lambda::Function`
-(`Code.ImageUri`), answer SUCCESS, FAILED or IN_PROGRESS.
+(`Code.ImageUri`; for zip code its S3 object's hash and its layers', dispatcher/gate/s3code.py),
+answer SUCCESS, FAILED or IN_PROGRESS.
 
 CloudFormation waits 30 s per invocation and allows only a few IN_PROGRESS rounds, so the hook
 waits for a running scan inside the invocation (within `BUDGET_SECONDS`), hands its first-seen
@@ -35,6 +36,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.gate.s3code import function_codes
 from dispatcher.logs import configure
 
 ADAPTER = "cfn-hook"
@@ -83,13 +85,15 @@ def _decide(
     target = text(data, "targetType") or text(data, "targetName") or ""
     properties = obj(obj(data, "targetModel"), "resourceProperties")
     found = images_of(target, properties)
-    if not found:
+    zipped = target == FUNCTION and text(properties, "PackageType") != "Image"
+    if not found and not zipped:
         return Settled(
             PASS,
             (),
             f"deployscan gate ({run.gate.mode}): no image to check in {target[:80] or 'this'}",
         )
     gathered = gather(found, run.resolver(), run.gate)
+    codes, known = function_codes(properties, run.client, run.gate) if zipped else ([], [])
     stack = text(payload, "stackId") or text(payload, "stackID")
     parts = (stack or "").split(":")
     region = parts[3] if len(parts) > 5 and REGION_RE.match(parts[3]) else None
@@ -97,9 +101,11 @@ def _decide(
     account = account if account and ACCOUNT_RE.match(account) else None
     where = Destination(account, region, (stack or "")[:400] or None)
     while True:
-        verdicts = list(gathered.refused)
+        verdicts = list(gathered.refused) + known
         if gathered.refs:
             verdicts += run.verdicts(gathered.refs, ADAPTER, where, seen)
+        if codes:
+            verdicts += run.code_verdicts(codes, ADAPTER, where, seen)
         now = run.clock()
         out_of_time = now + POLL_SECONDS > started + BUDGET_SECONDS
         settled = settle(

@@ -1,8 +1,10 @@
 """The AWS CodeDeploy `BeforeAllowTraffic` hook for Lambda alias deployments (SAM's
 `DeploymentPreference.Hooks.PreTraffic`): the version about to receive traffic, from the
 deployment's AppSpec; its image from `lambda:GetFunction` with that qualifier
-(`Code.ResolvedImageUri`); waits for a running scan within its own timeout; reports Succeeded or
-Failed with `codedeploy:PutLifecycleEventHookExecutionStatus`.
+(`Code.ResolvedImageUri`), or for a zip version its `CodeSha256` and each layer's (from
+`lambda:GetLayerVersionByArn`), checked by code hash (dispatcher/gate/code.py); waits for a
+running scan within its own timeout; reports Succeeded or Failed with
+`codedeploy:PutLifecycleEventHookExecutionStatus`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ from typing import Any
 
 import boto3
 
-from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
+from dispatcher.buildvars import (
+    ACCOUNT_RE,
+    CODE_SHA256_RE,
+    KIND_LAMBDA_ZIP,
+    LAYER_ARN_RE,
+    REGION_RE,
+)
 from dispatcher.errors import EventError, LookupFailed, aws_error_code
-from dispatcher.events import obj, text
+from dispatcher.events import items, obj, text
 from dispatcher.gate.answer import (
     FAIL,
     PASS,
@@ -31,15 +39,18 @@ from dispatcher.gate.answer import (
     guarded,
     settle,
 )
+from dispatcher.gate.code import GateCode, layer_codes
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.gate.verdict import GateVerdict
 from dispatcher.logs import configure
 
 ADAPTER = "codedeploy-hook"
 POLL_SECONDS = 15.0
 MARGIN_SECONDS = 20.0  # kept back from the Lambda's own timeout to report the status
 MESSAGE_LIMIT = 4000
+MAX_LAYERS = 5  # Lambda's limit per function
 _ID_RE = re.compile(r"^[A-Za-z0-9+/=_-]{1,2000}$")
 _STATUS = {PASS: "Succeeded", FAIL: "Failed"}
 _YAML_FIELD = r"^\s*{}\s*:\s*[\"']?([\w$.:/-]{{1,140}})[\"']?\s*$"
@@ -97,26 +108,49 @@ def _decide(deployment: str | None, run: HookRuntime, started: float, deadline: 
         Qualifier=version,
     )
     config, code = obj(lookup, "Configuration"), obj(lookup, "Code")
-    if text(config, "PackageType") != "Image":
-        note = f"deployscan gate: {function}:{version} is a zip package, not an image: not gated"
-        return Settled(PASS, (), note)
-    image = text(code, "ResolvedImageUri") or text(code, "ImageUri")
     arn = text(config, "FunctionArn")
-    gathered = gather([(image, None)], run.resolver(), run.gate)
     parts = (arn or "").split(":")
     arn_ok = len(parts) > 6 and ACCOUNT_RE.match(parts[4]) and REGION_RE.match(parts[3])
     where = Destination(parts[4], parts[3], arn) if arn_ok else Destination()
+    if (text(config, "PackageType") or "Zip") != "Image":  # older functions carry none
+        codes, refused = zip_version(config, version, run)
+
+        def ask() -> list[GateVerdict]:
+            return refused + run.code_verdicts(codes, ADAPTER, where, started)
+
+    else:
+        image = text(code, "ResolvedImageUri") or text(code, "ImageUri")
+        gathered = gather([(image, None)], run.resolver(), run.gate)
+
+        def ask() -> list[GateVerdict]:
+            refs = gathered.refs
+            found = run.verdicts(refs, ADAPTER, where, started) if refs else []
+            return list(gathered.refused) + found
+
     wait_until = min(started + run.gate.max_wait_minutes * 60, deadline - MARGIN_SECONDS)
     while True:
-        verdicts = list(gathered.refused)
-        if gathered.refs:
-            verdicts += run.verdicts(gathered.refs, ADAPTER, where, started)
+        verdicts = ask()
         now = run.clock()
         more = now + POLL_SECONDS <= wait_until
         settled = settle(verdicts, run.gate, first_seen=started, now=now, can_wait=more)
         if settled.status != WAIT:
             return settled
         run.sleep(POLL_SECONDS)
+
+
+def zip_version(
+    config: dict[str, Any], version: str, run: HookRuntime
+) -> tuple[list[GateCode], list[GateVerdict]]:
+    """The zip version's code (its `CodeSha256`, ARN qualified by the version) and its layers'."""
+    arn, sha = text(config, "FunctionArn") or "", text(config, "CodeSha256")
+    if not arn.startswith("arn:") or sha is None or not CODE_SHA256_RE.match(sha):
+        raise LookupFailed("lambda:GetFunction gave no FunctionArn or no valid CodeSha256")
+    qualified = ":".join(arn.split(":")[:7]) + f":{text(config, 'Version') or version}"
+    layers = [text(layer, "Arn") or "" for layer in items(config, "Layers")]
+    if len(layers) > MAX_LAYERS or not all(LAYER_ARN_RE.match(a) for a in layers):
+        raise LookupFailed(f"{qualified[:160]} names invalid or too many layers")
+    codes, refused = layer_codes(run.client("lambda"), layers, run.gate)
+    return [GateCode(KIND_LAMBDA_ZIP, qualified, sha), *codes], refused
 
 
 def target_version(client: Any, deployment: str) -> tuple[str, str]:

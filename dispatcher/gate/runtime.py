@@ -10,6 +10,7 @@ from typing import Any
 
 from dispatcher.errors import SettingsError
 from dispatcher.gate.breakglass import BreakGlass, load_breakglass
+from dispatcher.gate.code import GateCode, code_verdicts
 from dispatcher.gate.core import Destination, Starter, evaluate
 from dispatcher.gate.publish import DecisionEvents
 from dispatcher.gate.settings import ALLOW, AUDIT, DENY, ENFORCE, GateSettings
@@ -91,6 +92,16 @@ class HookRuntime:
             destination=destination,
             since=first_seen,
         )
+
+    def code_verdicts(
+        self, codes: Sequence[GateCode], adapter: str, destination: Destination, first_seen: float
+    ) -> list[GateVerdict]:
+        """The verdicts of zip code; missing scans of code Lambda holds start (gate:<adapter>),
+        another account's code through the dispatcher's read-only role."""
+        starter = replace(self.starter, adapter=adapter) if self.starter else None
+        return code_verdicts(codes, self.gate, self.cache, self.clock, starter=starter,
+                             role_for=self.resolver().code_role_arn, destination=destination,
+                             since=first_seen)  # fmt: skip
 
 
 def from_env(env: Mapping[str, str], session: Any, home_account: str | None = None) -> HookRuntime:

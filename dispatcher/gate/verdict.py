@@ -53,15 +53,16 @@ class GateVerdict:
 
 
 def decide(
-    image: ImageRef,
+    image: ImageRef | str,
     cached: CachedScan | None,
     settings: GateSettings,
     now: float,
     breakglass: Iterable[BreakGlass] = (),
 ) -> GateVerdict:
-    """The verdict for `image` from its live scan-cache record (None: never scanned, or expired)."""
+    """The verdict for `image` (or zip code, named by a string) from its live scan-cache record
+    (None: never scanned, or expired); break-glass entries cover images only."""
     for entry in breakglass:
-        if entry.covers(image, now):
+        if isinstance(image, ImageRef) and entry.covers(image, now):
             log.warning("break-glass allow for %s: %s", str(image)[:300], entry.reason)
             return _answer(image, "allow", f"break-glass: {entry.reason}", settings)
     inventory_only = cached is not None and not cached.vulnerability_data

@@ -83,7 +83,6 @@ def test_an_image_function_is_denied_with_its_report(dynamodb: Any) -> None:
 @pytest.mark.parametrize(
     ("target", "properties"),
     [
-        ("AWS::Lambda::Function", {"PackageType": "Zip", "Code": {"S3Bucket": "b"}}),
         ("AWS::S3::Bucket", {"BucketName": "x"}),
         ("AWS::ECS::TaskDefinition", {}),  # a delete: no properties
     ],

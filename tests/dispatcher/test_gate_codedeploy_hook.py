@@ -225,17 +225,6 @@ def test_a_bad_appspec_is_reported_per_gate_on_error(dynamodb: Any, content: str
     assert "GATE_ON_ERROR=deny" in response["message"]
 
 
-def test_a_zip_function_version_is_not_gated(dynamodb: Any) -> None:
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="zip", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=FUNCTION, Role=role, Runtime="python3.12", Handler="a.b",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18}, Publish=True,
-    )  # fmt: skip
-    response = decide(dynamodb, "Succeeded")
-    assert "zip package" in response["message"]
-
-
 @pytest.mark.parametrize(
     "event",
     [
