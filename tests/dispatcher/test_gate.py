@@ -189,7 +189,10 @@ def test_gate_settings_read_once_from_the_environment() -> None:
     env = {"GATE_MODE": "enforce", "GATE_MAX_WAIT_MINUTES": "5", "GATE_ON_ERROR": "allow"}
     gate = GateSettings.from_env(env)
     assert (gate.enforcing, gate.max_wait_minutes, gate.on_error) == (True, 5, "allow")
-    for bad in ({"GATE_MODE": "block"}, {"GATE_MAX_WAIT_MINUTES": "-1"}, {"SCANNER": "trivy"}):
+    buckets = GateSettings.from_env({"GATE_CODE_BUCKETS": " code-a, code.b ,code-a"})
+    assert buckets.code_buckets == ("code-a", "code.b")
+    for bad in ({"GATE_MODE": "block"}, {"GATE_MAX_WAIT_MINUTES": "-1"}, {"SCANNER": "trivy"},
+                {"GATE_CODE_BUCKETS": "s3://x/y"}, {"GATE_CODE_BUCKETS": "Upper"}):  # fmt: skip
         with pytest.raises(SettingsError):
             GateSettings.from_env(bad)
 
