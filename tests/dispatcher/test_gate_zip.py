@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,6 +26,7 @@ from dispatcher.gate.s3code import MAX_CODE_BYTES
 from dispatcher.scancache import ScanCacheTable, Verdict, code_key
 from tests.dispatcher.conftest import REGION, TABLE, RecordingLauncher
 from tests.dispatcher.gatekit import ENFORCE, NOW, REPORT, payload, runtime
+from tests.dispatcher.test_gate_cli import run as cli_run
 from tests.dispatcher.test_gate_codedeploy_hook import FUNCTION, codedeploy
 
 
@@ -266,3 +268,41 @@ def test_cfn_inline_code_passes_with_a_note_and_its_layers_are_checked(
     )  # fmt: skip
     assert request.pull_role_arn == "arn:aws:iam::999988887777:role/deployscan-read"
     assert response["hookStatus"] == "IN_PROGRESS"
+
+
+# `deployscan verdict --lambda ARN[:QUALIFIER]`: the same answer from the CLI.
+def plain_function(name: str, text: str) -> dict[str, Any]:
+    """A zip function without layers, published as version 1 (moto)."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    return dict(lam.create_function(FunctionName=name, Role=role, Runtime="python3.12",
+                                    Handler="h.main", Code={"ZipFile": zipped(text)},
+                                    Publish=True))  # fmt: skip
+
+
+def test_the_verdict_cli_checks_a_zip_function_by_code_hash(aws: None, dynamodb: Any) -> None:
+    made = plain_function("reports", "v1")
+    base = ":".join(made["FunctionArn"].split(":")[:7])
+    scanned(dynamodb, made["CodeSha256"], "failed", high=3)
+    result = cli_run("--lambda", f"{base}:1", "--json")
+    assert result.exit_code == 1, result.output
+    line = json.loads(result.output)
+    assert line["image"] == f"{base}:1 (code {made['CodeSha256']})" and line["verdict"] == "deny"
+    scanned(dynamodb, made["CodeSha256"], "passed")
+    assert cli_run("--lambda", base).exit_code == 0
+
+
+def test_the_verdict_cli_refuses_a_bad_lambda_argument(aws: None, dynamodb: Any) -> None:
+    assert cli_run().exit_code == 2  # neither an image nor --lambda
+    assert cli_run("--lambda", "arn:aws:s3:::bucket").exit_code == 2
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="img", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    image = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/jobs/report:7"
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="img", Role=role, PackageType="Image", Code={"ImageUri": image}
+    )
+    result = cli_run("--lambda", f"arn:aws:lambda:{REGION}:123456789012:function:img")
+    assert result.exit_code == 2 and "Image function: name its image" in result.output
+    missing = cli_run("--lambda", f"arn:aws:lambda:{REGION}:123456789012:function:gone")
+    assert missing.exit_code == 3 and "ResourceNotFoundException" in missing.output
