@@ -68,6 +68,11 @@ class _Lambda:
     def __init__(self, lam: Any, digests: dict[str, str]) -> None:
         self.list_functions, self._lambda, self._digests = lam.list_functions, lam, digests
 
+    def get_layer_version_by_arn(self, **request: Any) -> Any:
+        """moto lacks GetLayerVersionByArn: the same answer from its GetLayerVersion."""
+        *_, name, number = str(request["Arn"]).split(":")
+        return self._lambda.get_layer_version(LayerName=name, VersionNumber=int(number))
+
     def get_function(self, **request: Any) -> Any:
         answer = self._lambda.get_function(**request)
         code = answer.get("Code", {})
