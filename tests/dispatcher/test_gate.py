@@ -123,6 +123,9 @@ class BrokenDynamoDB:
     def get_item(self, **request: Any) -> Any:
         raise RuntimeError("connection refused")
 
+    def batch_get_item(self, **request: Any) -> Any:
+        raise RuntimeError("connection refused")
+
 
 @pytest.mark.parametrize(("on_error", "outcome"), [("allow", "allow"), ("deny", "deny")])
 def test_an_unreadable_cache_answers_gate_on_error(on_error: str, outcome: str) -> None:
