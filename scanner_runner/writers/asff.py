@@ -8,6 +8,7 @@ can be archived by `Id` (see `scanner_runner/securityhub.py`). Ignored findings 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -290,6 +291,7 @@ def _kind(finding: Finding) -> str:
     return finding.kind if finding.kind in TYPES else KIND_VULNERABILITY
 
 
+@functools.lru_cache(maxsize=65536)  # package names, versions, CVE ids repeat across findings
 def _text(value: str, limit: int) -> str:
     """One line, at most `limit` characters, never blank (the model's `.*\\S.*`)."""
     # Fast path, same result as one_line: whitespace folded, then nothing left to drop.
