@@ -6,7 +6,6 @@ The shipped list is `data/denylist.json`; a user's list (same format) is added t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from scanner_runner.errors import PolicyError
+from scanner_runner.inventory import sbom_packages
 from scanner_runner.listfile import list_items
 from scanner_runner.report import Finding
 
@@ -117,23 +117,7 @@ def match(packages: Iterable[Package], entries: Iterable[DenyEntry]) -> tuple[Fi
 
 def inventory(sbom: Path | None) -> tuple[Package, ...]:
     """The packages of a CycloneDX SBOM (ecosystem from each purl); () when there is none."""
-    if sbom is None or not sbom.is_file():
-        return ()
-    try:
-        document = json.loads(sbom.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return ()
-    components = document.get("components", []) if isinstance(document, dict) else []
-    return tuple(_package(c) for c in components if _is_package(c))
-
-
-def _is_package(component: Any) -> bool:
-    return (
-        isinstance(component, Mapping)
-        and component.get("type") != "operating-system"
-        and isinstance(component.get("name"), str)
-        and isinstance(component.get("version"), str)
-    )
+    return tuple(_package(c) for c in sbom_packages(sbom) if isinstance(c.get("version"), str))
 
 
 def _package(component: Mapping[str, Any]) -> Package:

@@ -28,16 +28,22 @@ class InventoryItem:
 
 def from_sbom(sbom: Path | None) -> tuple[InventoryItem, ...]:
     """The packages of a CycloneDX SBOM, sorted by type then name; () when there is none."""
+    items = [_item(c) for c in sbom_packages(sbom)]
+    items.sort(key=lambda i: (i.type, i.name.lower(), i.version))
+    return tuple(items[:MAX_PACKAGES])
+
+
+def sbom_packages(sbom: Path | None) -> list[Mapping[str, Any]]:
+    """The package components of a CycloneDX SBOM (not the OS itself); [] when it is missing or
+    unreadable. The deny list and the report's package list both read the SBOM through here."""
     if sbom is None or not sbom.is_file():
-        return ()
+        return []
     try:
         document = json.loads(sbom.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return ()
+        return []
     components = document.get("components", []) if isinstance(document, dict) else []
-    items = [_item(c) for c in components if _is_package(c)]
-    items.sort(key=lambda i: (i.type, i.name.lower(), i.version))
-    return tuple(items[:MAX_PACKAGES])
+    return [c for c in components if _is_package(c)] if isinstance(components, list) else []
 
 
 def to_list(items: tuple[InventoryItem, ...]) -> list[dict[str, str]]:

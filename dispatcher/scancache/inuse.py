@@ -2,12 +2,13 @@
 
 A sweep of one account-region owns the items it writes (`run#<digest>#<account>#<region>`) and
 one `unit#<account>#<region>` item listing them, so sweeps of different account-regions never
-write the same item and need no conditions. Batches: BatchGetItem (100 keys), BatchWriteItem (25).
+write the same item and need no conditions. Reads here (BatchGetItem of 100 keys, Scan); the
+sweep's writes in `inusewrites.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from dispatcher.ddbvalues import number, text
@@ -29,7 +30,7 @@ MAX_PLACES = 100  # per item; a digest in more places keeps the busiest (the cou
 # functions beyond are resolved with GetFunction on every sweep.
 MAX_UNIT_DIGESTS = 2000
 MAX_KNOWN_FUNCTIONS = 500
-_GET_BATCH, _WRITE_BATCH, _ROUNDS = 100, 25, 8
+_GET_BATCH, ROUNDS = 100, 8
 
 
 def run_key(digest: str, account: str, region: str) -> str:
@@ -79,45 +80,6 @@ class InUseIndex(Table):
                 out[keys[key]] = scan
         return out
 
-    def record_unit(
-        self,
-        account: str,
-        region: str,
-        entries: Iterable[InUseEntry],
-        *,
-        now: float,
-        keep_seconds: int,
-        before: UnitState,
-        functions: Mapping[str, KnownFunction],
-        complete: bool = True,
-    ) -> int:
-        """Write this account-region's in-use items; remove those its last sweep (`before`) wrote
-        that this one no longer sees, unless the listing was incomplete. Each item lapses
-        `keep_seconds` after its sighting. Answers how many items were removed."""
-        entries = list(entries)
-        seen = {e.digest for e in entries}
-        gone = [d for d in before.digests if d not in seen] if complete else []
-        requests: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": _entry_item(e, keep_seconds)}} for e in entries
-        ]
-        requests += [
-            {"DeleteRequest": {"Key": {PARTITION_KEY: {"S": run_key(d, account, region)}}}}
-            for d in gone
-        ]
-        self._batch_write(requests)
-        listed = sorted(seen)[:MAX_UNIT_DIGESTS]
-        unit: dict[str, Any] = {
-            PARTITION_KEY: {"S": unit_key(account, region)},
-            "swept_at": {"N": str(int(now))},
-            TTL_ATTRIBUTE: {"N": str(int(now) + keep_seconds)},
-        }
-        if listed:  # DynamoDB refuses an empty string set
-            unit["digests"] = {"SS": listed}
-        known = sorted(functions.items())[:MAX_KNOWN_FUNCTIONS]
-        unit["functions"] = {"M": {arn: _function_value(f) for arn, f in known}}
-        self._batch_write([{"PutRequest": {"Item": unit}}])
-        return len(gone)
-
     def in_use(self, now: float, digest: str | None = None) -> list[InUseEntry]:
         """Every in-use item not yet lapsed (of one digest when given), read with Scan."""
         prefix = f"{RUN_PREFIX}{digest}#" if digest else RUN_PREFIX
@@ -138,7 +100,7 @@ class InUseIndex(Table):
                     "ConsistentRead": True,
                 }
             }
-            for _ in range(_ROUNDS):
+            for _ in range(ROUNDS):
                 answer = self._call(
                     "BatchGetItem", self._client.batch_get_item, RequestItems=pending
                 )
@@ -150,19 +112,6 @@ class InUseIndex(Table):
             else:
                 raise CacheError(f"dynamodb:BatchGetItem on {self._table} left keys unprocessed")
         return found
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), _WRITE_BATCH):
-            pending: dict[str, Any] = {self._table: requests[start : start + _WRITE_BATCH]}
-            for _ in range(_ROUNDS):
-                answer = self._call(
-                    "BatchWriteItem", self._client.batch_write_item, RequestItems=pending
-                )
-                pending = answer.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            else:
-                raise CacheError(f"dynamodb:BatchWriteItem on {self._table} left items unwritten")
 
     def _scan(self, prefix: str, now: float) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {
@@ -209,47 +158,6 @@ def _last_scan(item: dict[str, Any], prefix: str = "") -> LastScan | None:
         {k: int(number(counts, k)) for k in counts if isinstance(k, str)},
         vulnerability_data=not (isinstance(flag, dict) and flag.get("BOOL") is False),
     )
-
-
-def _entry_item(entry: InUseEntry, keep_seconds: int) -> dict[str, Any]:
-    places = sorted(entry.places, key=lambda p: (-p.tasks, p.kind, p.name))
-    item: dict[str, Any] = {
-        PARTITION_KEY: {"S": run_key(entry.digest, entry.account, entry.region)},
-        "digest": {"S": entry.digest},
-        "account": {"S": entry.account},
-        "region": {"S": entry.region},
-        "image": {"S": entry.image[:1024]},
-        "tasks": {"N": str(sum(p.tasks for p in entry.places))},
-        "place_count": {"N": str(len(entry.places))},
-        "places": {"L": [_place_value(p) for p in places[:MAX_PLACES]]},
-        "last_seen": {"N": str(int(entry.last_seen))},
-        TTL_ATTRIBUTE: {"N": str(int(entry.last_seen) + keep_seconds)},
-    }
-    scan = entry.last_scan
-    if scan is not None and scan.status != STATUS_IN_FLIGHT:
-        item["scan_status"] = {"S": scan.status}
-        item["scan_completed_at"] = {"N": str(int(scan.at))}
-        item["scan_report_uri"] = {"S": scan.report_uri or "-"}
-        item["scan_counts"] = {"M": {k: {"N": str(v)} for k, v in scan.counts.items()}}
-        item["scan_vuln_data"] = {"BOOL": scan.vulnerability_data}
-    return item
-
-
-def _function_value(known: KnownFunction) -> dict[str, Any]:
-    fields = {"c": known.code_sha256[:128], "i": known.image_uri[:1024], "r": known.resolved_uri}
-    return {"M": {k: {"S": v[:1024]} for k, v in fields.items() if v}}
-
-
-def _place_value(place: Place) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "kind": {"S": place.kind},
-        "name": {"S": place.name[:512]},
-        "tasks": {"N": str(place.tasks)},
-    }
-    for name, value in (("launch_type", place.launch_type), ("platform", place.platform)):
-        if value:
-            fields[name] = {"S": value[:64]}
-    return {"M": fields}
 
 
 def _entry(item: dict[str, Any]) -> InUseEntry | None:

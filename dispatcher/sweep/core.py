@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from dispatcher.aws import assumed_session, role_arn
 from dispatcher.errors import CacheError, LookupFailed, aws_error_code
 from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache.inusewrites import SweepCacheTable
 from dispatcher.settings import Settings
 from dispatcher.sweep import plan as p
 from dispatcher.sweep.inventory import Lister, Sleep
@@ -110,7 +111,7 @@ def sweep_unit(
     removed = 0
     if not dry_run:
         try:
-            removed = cache.record_unit(
+            removed = SweepCacheTable.over(cache).record_unit(
                 unit.account, unit.region, planned.entries, now=now,
                 keep_seconds=settings.sweep.in_use_seconds, before=before,
                 functions=inventory.functions, complete=inventory.complete,

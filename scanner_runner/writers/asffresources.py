@@ -3,6 +3,7 @@ zip function or layer version), plus the text bound every ASFF string goes throu
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -127,6 +128,7 @@ def _workload(arn: str) -> dict[str, Any] | None:
     return resource
 
 
+@functools.lru_cache(maxsize=65536)  # package names, versions, CVE ids repeat across findings
 def text(value: str, limit: int) -> str:
     """One line, at most `limit` characters, never blank (the model's `.*\\S.*`)."""
     # Fast path, same result as one_line: whitespace folded, then nothing left to drop.

@@ -152,12 +152,6 @@ ALSO_CALLED = {
     "ScanBuildRole": {"dynamodb:Scan": "ScanCacheTable.in_use: where the scanned digest runs"},
     "GateRole": {"s3:GetObjectVersion": "the CFN hook reads Code.S3ObjectVersion (VersionId)"},
 }
-# Calls in a role's import closure that its code never makes, each with the reason.
-NOT_CALLED = {
-    role: {"dynamodb:BatchWriteItem": "the in-use index's writer, imported with ScanCacheTable; "
-           "the gate only reads (GateCacheTable.gate_scans: BatchGetItem)"}
-    for role in ("GateRole", "GateCodeDeployRole")
-}  # fmt: skip
 # boto3 operations whose IAM action has another name.
 IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
 
@@ -166,8 +160,6 @@ def needed(role: str) -> set[str]:
     """What the code run as the role calls, plus what AWS does with the role for it."""
     _, code = ROLES[role]
     called = {IAM_ACTION.get(a, a) for a in code().actions(NOT_AWS)}
-    assert set(NOT_CALLED.get(role, {})) <= called, "a NOT_CALLED entry is stale"
-    called -= set(NOT_CALLED.get(role, {}))
     actions = (called | set(ALSO_CALLED.get(role, {}))) - NO_PERMISSION
     if role == "ScanAccessRole":
         actions.discard("sts:AssumeRole")  # the hub roles assume it; it assumes nothing

@@ -123,7 +123,7 @@ class BrokenDynamoDB:
     def get_item(self, **request: Any) -> Any:
         raise RuntimeError("connection refused")
 
-    def batch_get_item(self, **request: Any) -> Any:  # the gate reads a deploy in one batch
+    def batch_get_item(self, **request: Any) -> Any:
         raise RuntimeError("connection refused")
 
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dispatcher.scancache import ScanCacheTable, Verdict, digest_key
+from dispatcher.scancache.inusewrites import SweepCacheTable
 from dispatcher.scanitems import InUseEntry, Place, UnitState
 from scanner_runner.cli import main
 
@@ -32,8 +33,9 @@ def _index(now: float) -> None:
         InUseEntry(BAD, HOME, REGION, "shop/old:1", (Place("ecs", "prod/service:old", 3),), now),
         InUseEntry(GOOD, HOME, REGION, "shop/new:2", (Place("lambda", "report"),), now),
     ]
-    cache.record_unit(HOME, REGION, entries, now=now, keep_seconds=3600, before=UnitState(),
-                      functions={})  # fmt: skip
+    SweepCacheTable.over(cache).record_unit(
+        HOME, REGION, entries, now=now, keep_seconds=3600, before=UnitState(), functions={}
+    )
     cache.record(digest_key(BAD), Verdict("failed", "shop/old:1", "b:1", "s3://r/x/report.json",
                                           {"critical": 2, "high": 1}), now=now - 7200,
                  keep_seconds=86400)  # fmt: skip

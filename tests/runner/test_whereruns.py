@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache.inusewrites import SweepCacheTable
 from dispatcher.scanitems import InUseEntry, Place, UnitState
 from scanner_runner import publish
 from scanner_runner.report import ScanReport, load, save
@@ -32,7 +32,7 @@ def table(aws: None) -> Any:
 
 def _runs(client: Any, digest: str, account: str, places: tuple[Place, ...]) -> None:
     entry = InUseEntry(digest, account, "eu-west-1", "shop/api:1.4.2", places, NOW.timestamp())
-    ScanCacheTable(client, TABLE).record_unit(
+    SweepCacheTable(client, TABLE).record_unit(
         account, "eu-west-1", [entry], now=NOW.timestamp(), keep_seconds=3600,
         before=UnitState(), functions={},
     )  # fmt: skip
@@ -49,7 +49,7 @@ def test_the_report_and_its_notification_say_where_the_digest_runs(
     targets = publish.Targets(table=TABLE)
     found = with_where(report, targets, publish.Clients(dynamodb=table), NOW)
     assert found.where == "runs in 3 services (7 tasks) in 2 accounts, 1 region"
-    assert "Where it runs: runs in 3 services (7 tasks) in 2 accounts" in publish.message(found, "")
+    assert "Runs now: runs in 3 services (7 tasks) in 2 accounts" in publish.message(found, "")
     assert "- Where it runs: runs in 3 services" in markdown(found)
     save(found, tmp_path / "report.json")
     assert load(tmp_path / "report.json").where == found.where
