@@ -9,11 +9,13 @@ can be archived by `Id` (see `scanner_runner/securityhub.py`). Ignored findings 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from typing import Any
 
 from scanner_runner.denylist import KIND_DENIED
-from scanner_runner.report import STATUS_ERROR, Finding, ScanReport, dumps_layered
+from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
 from scanner_runner.writers.asffresources import MAX_ID, digest_of, image_resources, partition
 from scanner_runner.writers.asffresources import text as _text
 from scanner_runner.writers.interface import cve_url
@@ -49,8 +51,19 @@ def render(report: ScanReport) -> str:
     """The findings as a JSON array (account and region from the report's trigger)."""
     account = report.trigger.account or UNKNOWN_ACCOUNT
     region = report.trigger.region or UNKNOWN_REGION
+    items = findings(report, account, region)
+    if not items:
+        return "[]\n"
     # One finding per line: diffable, and written by the C encoder (indent= is pure Python).
-    return dumps_layered(findings(report, account, region), levels=1) + "\n"
+    # Every finding names the same resources: they are encoded once and spliced in.
+    encoded: dict[int, str] = {}
+    lines = []
+    for item in items:
+        resources = item["Resources"]
+        shared = encoded.setdefault(id(resources), json.dumps(resources, ensure_ascii=False))
+        rest = {k: v for k, v in item.items() if k != "Resources"}
+        lines.append(json.dumps(rest, ensure_ascii=False)[:-1] + f', "Resources": {shared}}}')
+    return "[\n  " + ",\n  ".join(lines) + "\n]\n"
 
 
 def findings(report: ScanReport, account: str, region: str) -> list[dict[str, Any]]:
@@ -65,6 +78,11 @@ def findings(report: ScanReport, account: str, region: str) -> list[dict[str, An
         item = _finding(report, finding, (account, region), resources, common)
         out.setdefault(item["Id"], item)  # the same id twice would be one finding anyway
     return list(out.values())
+
+
+@functools.lru_cache(maxsize=16)
+def _product_arn(account: str, region: str) -> str:
+    return product_arn(account, region)
 
 
 def product_arn(account: str, region: str) -> str:
@@ -109,7 +127,7 @@ def _finding(
     item: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(digest, finding),
-        "ProductArn": product_arn(account, region),
+        "ProductArn": _product_arn(account, region),
         "GeneratorId": f"{GENERATOR_PREFIX}{kind}",
         "AwsAccountId": account,
         "Types": [TYPES[kind]],

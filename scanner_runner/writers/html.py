@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 
 import jinja2
+from markupsafe import Markup
 
 from scanner_runner.report import SEVERITIES, ScanReport
 from scanner_runner.writers.interface import (
@@ -27,6 +29,18 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
+def cve_links(cves: tuple[str, ...] | list[str]) -> Markup:
+    """The CVE ids, each linked to its public page when it is a well-formed id, comma-separated.
+    Built here rather than in a template macro: it runs once per finding (20,000 in a big scan)."""
+    return Markup(", ".join(_cve_link(c) for c in cves))  # noqa: S704 (each part escaped)
+
+
+def _cve_link(cve: str) -> str:
+    text = html.escape(cve, quote=True)
+    url = cve_url(cve)  # NVD_URL + a CVE id of [A-Z0-9-] only: nothing to escape
+    return f'<a href="{url}" rel="noopener noreferrer">{text}</a>' if url else text
+
+
 def render(report: ScanReport) -> str:
     """The HTML page: verdict, counts by severity, image and trigger details, findings table,
     and the packages when there is no vulnerability data."""
@@ -43,7 +57,7 @@ def render(report: ScanReport) -> str:
         badge_class=badge_class,
         inventory_only=inventory_only,
         counts_known=report.vulnerability_data and report.status != "error",
-        cve_url=cve_url,
+        cve_links=cve_links,
         scanner_label=scanner_label(report),
         short_digest=short_digest(report.image.digest),
         target_rows=target_rows(report),

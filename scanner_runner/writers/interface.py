@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ def verdict_word(report: ScanReport) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65536)
 def cve_url(cve: str) -> str:
     """The NVD page of a well-formed CVE id ("" for anything else, which is not linked).
 
