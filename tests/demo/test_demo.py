@@ -133,6 +133,7 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
 
     workdir = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QSCANNER", "QUALYS"))}
+    env["PYTHONUNBUFFERED"] = "1"  # each line as it is printed: the signal lands in the first build
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "deployscan"), "demo", "-v", "--workdir", str(workdir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
