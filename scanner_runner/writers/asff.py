@@ -201,6 +201,7 @@ def _report_fields(report: ScanReport) -> dict[str, str]:
         "deployscan/Verdict": report.status,
         "deployscan/BuildId": report.build_id,
         "deployscan/ReportUri": report.report_uri,
+        "deployscan/WhereItRuns": report.where,  # the sweep's in-use index, when it knows
     }
     return {k: _text(v, MAX_FIELD_VALUE) for k, v in fields.items() if v.strip()}
 

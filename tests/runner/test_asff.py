@@ -184,3 +184,12 @@ def test_inventory_only_covers_the_deny_list_only() -> None:
     report = fixed_report(findings=(), vulnerability_data=False)
     assert asff.covered_kinds(report) == ("denied-package",)
     assert asff.covered_kinds(fixed_report()) == ("vulnerability", "denied-package", "secret")
+
+
+def test_where_the_digest_runs_is_a_product_field_when_the_index_knows_it() -> None:
+    where = "runs in 3 services (7 tasks) in 2 accounts, 1 region"
+    items = asff.findings(replace(fixed_report(), where=where), ACCOUNT, REGION)
+    assert_valid(items)
+    assert {i["ProductFields"]["deployscan/WhereItRuns"] for i in items} == {where}
+    plain = asff.findings(fixed_report(), ACCOUNT, REGION)
+    assert all("deployscan/WhereItRuns" not in i["ProductFields"] for i in plain)
