@@ -137,6 +137,9 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "deployscan"), "demo", "-v", "--workdir", str(workdir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        # as at a terminal: a suite started in the background (`make test &`) ignores SIGINT,
+        # and an ignored signal stays ignored in every child it starts
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )  # fmt: skip
     registry_pid = None
     assert proc.stdout is not None
