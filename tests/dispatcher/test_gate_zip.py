@@ -34,7 +34,7 @@ def zipped(text: str) -> bytes:
     """A one-file zip package."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", text)
+        archive.writestr(zipfile.ZipInfo("handler.py", date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 
