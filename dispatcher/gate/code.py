@@ -18,7 +18,7 @@ from dispatcher import model as m
 from dispatcher.buildvars import BuildRequest, BuildRequestError
 from dispatcher.errors import CacheError, LookupFailed
 from dispatcher.execute import execute
-from dispatcher.gate.core import GATE_TRIGGER, Destination, Starter
+from dispatcher.gate.core import GATE_TRIGGER, Destination, Starter, after_start
 from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict, decide, on_error, on_timeout
 from dispatcher.lambdacode import layer_code
@@ -144,14 +144,4 @@ def _start(
     origin = m.Origin(f"gate-{key}", request.trigger, where.account, where.region)
     [outcome] = execute([m.Build(origin, key, code.arn, request)], starter.settings, cache,
                         starter.launcher, clock)  # fmt: skip
-    before = "the last scan ended in error; " if verdict.outcome != "unknown" else ""
-    if isinstance(outcome, m.Started):
-        reason = f"{before}scan started (build {outcome.build_id})"
-    elif outcome.reason in (m.ALREADY_SCANNED, m.SCAN_IN_PROGRESS):
-        reason = f"{before}{outcome.reason}: another caller holds the scan"
-    elif verdict.outcome != "unknown":
-        return verdict
-    else:
-        reason = f"{verdict.reason}; scan not started: {outcome.reason}"
-        return GateVerdict(code.label, "unknown", reason, None, verdict.vulnerability_data)
-    return GateVerdict(code.label, "pending", reason, None, verdict.vulnerability_data)
+    return after_start(code.label, verdict, outcome)

@@ -111,6 +111,12 @@ def _start(
     origin = m.Origin(f"gate-{cache_key(image)}", request.trigger, where.account, where.region)
     build = m.Build(origin, cache_key(image), str(image), request)
     [outcome] = execute([build], starter.settings, cache, starter.launcher, clock)
+    return after_start(verdict.image, verdict, outcome)
+
+
+def after_start(label: str, verdict: GateVerdict, outcome: m.Outcome) -> GateVerdict:
+    """The verdict once the gate asked for a scan: pending when it started or another caller
+    holds it; else the verdict as it was (an earlier error) or unknown, saying why."""
     before = "the last scan ended in error; " if verdict.outcome != "unknown" else ""
     if isinstance(outcome, m.Started):
         reason = f"{before}scan started (build {outcome.build_id})"
@@ -120,5 +126,5 @@ def _start(
         return verdict
     else:
         reason = f"{verdict.reason}; scan not started: {outcome.reason}"
-        return GateVerdict(verdict.image, "unknown", reason, None, verdict.vulnerability_data)
-    return GateVerdict(verdict.image, "pending", reason, None, verdict.vulnerability_data)
+        return GateVerdict(label, "unknown", reason, None, verdict.vulnerability_data)
+    return GateVerdict(label, "pending", reason, None, verdict.vulnerability_data)
