@@ -73,6 +73,10 @@ def _matches(pattern: re.Pattern[str], what: str) -> Callable[[str], object]:
     return check
 
 
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], object]:
+    return _matches(re.compile(rf"^(?:{'|'.join(map(re.escape, choices))})$"), " or ".join(choices))
+
+
 @dataclass(frozen=True)
 class BuildVar:
     """One build variable: its name, what it means, and the check its value must pass."""
@@ -132,13 +136,13 @@ EVENT_ID = BuildVar("EVENT_ID", "the deploy event's id", _matches(EVENT_ID_RE, "
 COMPUTE_TIER = BuildVar(
     "COMPUTE_TIER",
     "the compute the build runs on: lambda (CodeBuild Lambda compute) or ec2",
-    _matches(re.compile(rf"^(?:{'|'.join(COMPUTE_TIERS)})$"), " or ".join(COMPUTE_TIERS)),
+    _one_of(COMPUTE_TIERS),
 )
 
 TARGET_KIND = BuildVar(
     "TARGET_KIND",
     "what to scan: image (IMAGE_REF), lambda-zip (LAMBDA_ARN) or lambda-layer (LAYER_ARN)",
-    _matches(re.compile(rf"^(?:{'|'.join(TARGET_KINDS)})$"), " or ".join(TARGET_KINDS)),
+    _one_of(TARGET_KINDS),
 )
 LAMBDA_ARN = BuildVar(
     "LAMBDA_ARN",

@@ -21,6 +21,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 from scanner_runner.devtools.codeserve import CodeServer
 
 _HOP_HEADERS = {"host", "content-length", "connection", "accept-encoding"}
+_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+             "Action": "sts:AssumeRole"}
+        ],
+    }
+)  # fmt: skip
 
 
 class LambdaFront:
@@ -48,6 +57,29 @@ class LambdaFront:
         name = code_sha256.replace("/", "_").replace("+", "-").rstrip("=") + ".zip"
         self._urls[code_sha256] = self._code.put(name, data)
         return self._urls[code_sha256]
+
+    def deploy(
+        self,
+        lam: Any,
+        iam: Any,
+        *,
+        function: dict[str, Any],
+        code: bytes,
+        layer: dict[str, Any],
+        layer_code: bytes,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Publish a layer and create a zip function using it (moto's `lam` and `iam`), both
+        served here; (CreateFunction's answer, PublishLayerVersion's answer)."""
+        published = lam.publish_layer_version(**layer, Content={"ZipFile": layer_code})
+        name = function["FunctionName"]
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_TRUST)
+        created = lam.create_function(
+            **function, Publish=True, Role=role["Role"]["Arn"], Code={"ZipFile": code},
+            Layers=[published["LayerVersionArn"]],
+        )  # fmt: skip
+        self.register(created["CodeSha256"], code)
+        self.register(published["Content"]["CodeSha256"], layer_code)
+        return created, published
 
     def __enter__(self) -> LambdaFront:
         self._thread.start()

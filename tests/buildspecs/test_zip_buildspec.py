@@ -35,8 +35,6 @@ from tests.buildspecs.test_scan_buildspec import (
 )
 from tests.lambdazip.zips import function_zip, layer_zip
 
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
-
 
 @pytest.fixture
 def front(moto_server: MotoServer, tmp_path: Path) -> Iterator[LambdaFront]:
@@ -66,21 +64,14 @@ def test_a_zip_function_and_its_layer_are_scanned_by_the_buildspec(
     )
     lam = moto_server.client("lambda")
     layer_data, code_data = layer_zip(), function_zip()
-    layer = lam.publish_layer_version(
-        LayerName="shared-libs", Content={"ZipFile": layer_data}, CompatibleRuntimes=["python3.12"]
+    created, layer = front.deploy(
+        lam,
+        moto_server.client("iam"),
+        function={"FunctionName": "orders", "Runtime": "python3.12", "Handler": "app.handler"},
+        code=code_data,
+        layer={"LayerName": "shared-libs", "CompatibleRuntimes": ["python3.12"]},
+        layer_code=layer_data,
     )
-    role = moto_server.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=TRUST)
-    created = lam.create_function(
-        FunctionName="orders",
-        Runtime="python3.12",
-        Handler="app.handler",
-        Publish=True,
-        Role=role["Role"]["Arn"],
-        Code={"ZipFile": code_data},
-        Layers=[layer["LayerVersionArn"]],
-    )
-    front.register(created["CodeSha256"], code_data)
-    front.register(layer["Content"]["CodeSha256"], layer_data)
     project = LocalProject(
         name=NAMES.project,
         source_dir=ROOT,

@@ -20,18 +20,6 @@ from scanner_runner.devtools.demo.events import DemoEvent, lambda_call
 from scanner_runner.devtools.demo.motoserver import MotoServer
 from scanner_runner.devtools.lambdafront import LambdaFront
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-            }
-        ],
-    }
-)
 LOCK = {
     "name": "orders",
     "version": "1.0.0",
@@ -92,23 +80,18 @@ def zip_samples(moto: MotoServer, workdir: Path) -> Iterator[ZipDemo]:
     with CodeServer(tls) as code, LambdaFront(moto.endpoint, code) as front:
         lam = moto.client("lambda")
         layer_zip, function_zip = layer_code(), function_code()
-        layer = lam.publish_layer_version(
-            LayerName="shared-http",
-            Content={"ZipFile": layer_zip},
-            CompatibleRuntimes=["nodejs20.x", "python3.12"],
+        created, layer = front.deploy(
+            lam,
+            moto.client("iam"),
+            function={
+                "FunctionName": "orders",
+                "Runtime": "nodejs20.x",
+                "Handler": "index.handler",
+            },
+            code=function_zip,
+            layer={"LayerName": "shared-http", "CompatibleRuntimes": ["nodejs20.x", "python3.12"]},
+            layer_code=layer_zip,
         )
-        role = moto.client("iam").create_role(RoleName="orders", AssumeRolePolicyDocument=TRUST)
-        created = lam.create_function(
-            FunctionName="orders",
-            Runtime="nodejs20.x",
-            Handler="index.handler",
-            Publish=True,
-            Role=role["Role"]["Arn"],
-            Code={"ZipFile": function_zip},
-            Layers=[layer["LayerVersionArn"]],
-        )
-        front.register(created["CodeSha256"], function_zip)
-        front.register(layer["Content"]["CodeSha256"], layer_zip)
         events = (
             DemoEvent("lambda:PublishLayerVersion (zip layer)", _published(layer)),
             DemoEvent("lambda:CreateFunction (zip, with the layer)", _created(created)),
