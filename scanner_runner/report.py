@@ -6,6 +6,7 @@ assembles a `ScanReport`, writers render it. `report.json` is `ScanReport.to_dic
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -16,6 +17,7 @@ from dispatcher.buildvars import COMPUTE_TIERS
 from scanner_runner import inventory, schema
 from scanner_runner.atomic import write_atomic
 from scanner_runner.errors import ReportError
+from scanner_runner.jsontext import dumps_layered
 
 SCHEMA_VERSION = 1
 
@@ -157,10 +159,14 @@ class ScanReport:
         """Findings that break the policy."""
         return tuple(f for f in self.findings if f.violation)
 
-    def sorted_findings(self) -> list[Finding]:
+    def sorted_findings(self) -> tuple[Finding, ...]:
         """Findings most severe first, then those with a fix, violations before others, then by
-        id and package."""
-        return sorted(self.findings, key=_display_order)
+        id and package (sorted once per report: every writer asks)."""
+        return self._sorted_findings
+
+    @functools.cached_property
+    def _sorted_findings(self) -> tuple[Finding, ...]:
+        return tuple(sorted(self.findings, key=_display_order))
 
     def with_(self, **changes: Any) -> ScanReport:
         """A copy with some fields changed."""
@@ -262,26 +268,6 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
     data = {name: getattr(finding, name) for name in _FINDING_FIELDS}
     data["cves"] = list(finding.cves)
     return data
-
-
-def dumps_layered(value: Any, levels: int, indent: int = 2, _level: int = 0) -> str:
-    """JSON indented for the first `levels` levels, each deeper value on one line.
-
-    Readable and diffable (one finding per line), and fast: the deep part goes through the C
-    encoder, which `json.dumps(indent=...)` never uses.
-    """
-    if _level < levels and isinstance(value, dict | list) and value:
-        pad, close = " " * indent * (_level + 1), " " * indent * _level
-        if isinstance(value, dict):
-            parts = [
-                f"{pad}{json.dumps(k, ensure_ascii=False)}: "
-                + dumps_layered(v, levels, indent, _level + 1)
-                for k, v in value.items()
-            ]
-            return "{\n" + ",\n".join(parts) + "\n" + close + "}"
-        parts = [pad + dumps_layered(v, levels, indent, _level + 1) for v in value]
-        return "[\n" + ",\n".join(parts) + "\n" + close + "]"
-    return json.dumps(value, ensure_ascii=False)
 
 
 def dumps(report: ScanReport) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scanner_runner.report import ScanReport, write_atomic
 from scanner_runner.writers import asff, html, json, junit, markdown, sarif
-from scanner_runner.writers.interface import OutputFormat
+from scanner_runner.writers.interface import OutputFormat, bulk_objects
 
 FORMATS: dict[str, OutputFormat] = {
     "json": OutputFormat("json", "report.json", "application/json", json.render),
@@ -20,7 +20,9 @@ FORMATS: dict[str, OutputFormat] = {
 
 def render(report: ScanReport, name: str) -> str:
     """Render the report in one format (KeyError for an unknown name)."""
-    return FORMATS[name].render(report)
+    output = FORMATS[name]
+    with bulk_objects():
+        return output.render(report)
 
 
 def write_all(report: ScanReport, directory: Path) -> list[Path]:
@@ -28,6 +30,8 @@ def write_all(report: ScanReport, directory: Path) -> list[Path]:
     paths = []
     for output in FORMATS.values():
         path = directory / output.filename
-        write_atomic(path, output.render(report))
+        with bulk_objects():
+            text = output.render(report)
+        write_atomic(path, text)
         paths.append(path)
     return paths

@@ -15,10 +15,17 @@ import json
 from typing import Any
 
 from scanner_runner.denylist import KIND_DENIED
+from scanner_runner.jsontext import encode as _encode
 from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
-from scanner_runner.writers.asffresources import MAX_ID, digest_of, image_resources, partition
+from scanner_runner.writers.asffresources import (
+    MAX_ID,
+    bounded,
+    digest_of,
+    image_resources,
+    partition,
+)
 from scanner_runner.writers.asffresources import text as _text
-from scanner_runner.writers.interface import cve_url
+from scanner_runner.writers.interface import bulk_objects, cve_url
 
 __all__ = ["digest_of", "image_resources", "partition"]  # re-exported: part of the writer's API
 
@@ -51,38 +58,33 @@ def render(report: ScanReport) -> str:
     """The findings as a JSON array (account and region from the report's trigger)."""
     account = report.trigger.account or UNKNOWN_ACCOUNT
     region = report.trigger.region or UNKNOWN_REGION
-    items = findings(report, account, region)
-    if not items:
-        return "[]\n"
+    lines = finding_lines(report, account, region)
     # One finding per line: diffable, and written by the C encoder (indent= is pure Python).
-    # Every finding names the same resources: they are encoded once and spliced in.
-    encoded: dict[int, str] = {}
-    lines = []
-    for item in items:
-        resources = item["Resources"]
-        shared = encoded.setdefault(id(resources), json.dumps(resources, ensure_ascii=False))
-        rest = {k: v for k, v in item.items() if k != "Resources"}
-        lines.append(json.dumps(rest, ensure_ascii=False)[:-1] + f', "Resources": {shared}}}')
-    return "[\n  " + ",\n  ".join(lines) + "\n]\n"
+    return "[\n  " + ",\n  ".join(lines) + "\n]\n" if lines else "[]\n"
 
 
 def findings(report: ScanReport, account: str, region: str) -> list[dict[str, Any]]:
-    """ASFF findings of the report for Security Hub in `account`/`region` (none for an error)."""
+    """ASFF findings of the report for Security Hub in `account`/`region` (none for an error):
+    parsed from the very lines `render` writes, so what is imported is what the file says."""
+    with bulk_objects():
+        return [json.loads(line) for line in finding_lines(report, account, region)]
+
+
+def finding_lines(report: ScanReport, account: str, region: str) -> list[str]:
+    """One JSON object per reported finding, each on one line (none for an error report)."""
     if report.status == STATUS_ERROR:
         return []
-    resources = image_resources(report)
-    common = _report_fields(report)
-    reported = [f for f in report.sorted_findings() if not f.ignored]
-    out: dict[str, dict[str, Any]] = {}
-    for finding in reported:
-        item = _finding(report, finding, (account, region), resources, common)
-        out.setdefault(item["Id"], item)  # the same id twice would be one finding anyway
-    return list(out.values())
-
-
-@functools.lru_cache(maxsize=16)
-def _product_arn(account: str, region: str) -> str:
-    return product_arn(account, region)
+    encode = _LineEncoder(report, account, region)
+    seen: set[str] = set()
+    lines = []
+    for finding in report.sorted_findings():
+        if finding.ignored:
+            continue
+        key = finding_id(encode.digest, finding)
+        if key not in seen:  # the same id twice would be one finding anyway
+            seen.add(key)
+            lines.append(encode(key, finding))
+    return lines
 
 
 def product_arn(account: str, region: str) -> str:
@@ -113,81 +115,111 @@ def covered_kinds(report: ScanReport) -> tuple[str, ...]:
     return tuple(TYPES)
 
 
-def _finding(
-    report: ScanReport,
-    finding: Finding,
-    where: tuple[str, str],
-    resources: list[dict[str, Any]],
-    common: dict[str, str],
-) -> dict[str, Any]:
-    account, region = where
-    digest = digest_of(report)
-    kind = _kind(finding)
-    label = LABELS.get(finding.severity, "INFORMATIONAL")
-    item: dict[str, Any] = {
-        "SchemaVersion": SCHEMA_VERSION,
-        "Id": finding_id(digest, finding),
-        "ProductArn": _product_arn(account, region),
-        "GeneratorId": f"{GENERATOR_PREFIX}{kind}",
-        "AwsAccountId": account,
-        "Types": [TYPES[kind]],
-        "FirstObservedAt": report.finished_at,
-        "LastObservedAt": report.finished_at,
-        "CreatedAt": report.finished_at,
-        "UpdatedAt": report.finished_at,
-        "Severity": {"Label": label, "Original": finding.severity},
-        "Title": _text(_title(report, finding), MAX_TITLE),
-        "Description": _text(_description(report, finding), MAX_DESCRIPTION),
-        "Resources": resources,
-        "ProductFields": _product_fields(common, finding),
-        "RecordState": "ACTIVE",
-    }
-    if report.report_uri:
-        item["SourceUrl"] = report.report_uri.removesuffix("report.json") + "report.html"
-    if finding.fixed_version:
-        remedy = f"Upgrade {finding.package} to {finding.fixed_version} or later."
-        item["Remediation"] = {"Recommendation": {"Text": _text(remedy, 512)}}
-    if kind == KIND_VULNERABILITY:
-        item["Vulnerabilities"] = _vulnerabilities(finding)
-    return {k: v for k, v in item.items() if v not in ("", None)}
+class _LineEncoder:
+    """Encodes one finding per call. What every finding of the report shares (account, times,
+    resources, the report's product fields) is encoded once and spliced into each line."""
 
-
-def _vulnerabilities(finding: Finding) -> list[dict[str, Any]]:
-    package: dict[str, str] = {}
-    if finding.package.strip():
-        package["Name"] = _text(finding.package, 1024)
-    if finding.installed_version.strip():
-        package["Version"] = _text(finding.installed_version, 1024)
-    if finding.fixed_version.strip():
-        package["FixedInVersion"] = _text(finding.fixed_version, 1024)
-        package["Remediation"] = _text(f"Upgrade to {finding.fixed_version}", 1024)
-    if finding.layer.strip():
-        package["SourceLayerHash"] = _text(finding.layer, 1024)
-    ids = [c for c in finding.cves if c.strip()] or [finding.id]
-    out = []
-    for vuln_id in ids[:50]:
-        entry: dict[str, Any] = {
-            "Id": _text(vuln_id, 1024),
-            "FixAvailable": "YES" if finding.fixed_version else "NO",
+    def __init__(self, report: ScanReport, account: str, region: str) -> None:
+        self.report = report
+        self.digest = digest_of(report)
+        self.target = _target_sentence(report)
+        common = _report_fields(report)
+        self.common_fields = ", " + _encode(common)[1:-1] if common else ""
+        when = report.finished_at
+        shared: dict[str, Any] = {
+            "SchemaVersion": SCHEMA_VERSION,
+            "ProductArn": product_arn(account, region),
+            "AwsAccountId": account,
+            "FirstObservedAt": when,
+            "LastObservedAt": when,
+            "CreatedAt": when,
+            "UpdatedAt": when,
+            "RecordState": "ACTIVE",
+            "SourceUrl": report.report_uri.removesuffix("report.json") + "report.html"
+            if report.report_uri
+            else "",
+            "Resources": image_resources(report),
         }
-        if package:
-            entry["VulnerablePackages"] = [package]
-        url = cve_url(vuln_id)
-        if url:
-            entry["Vendor"] = {"Name": "NVD", "Url": url}
-            entry["ReferenceUrls"] = [url]
-        else:
-            entry["Vendor"] = {"Name": "Qualys"}
-        out.append(entry)
-    return out
+        self.shared = _encode({k: v for k, v in shared.items() if v != ""})[1:]
+
+    def __call__(self, key: str, finding: Finding) -> str:
+        kind = _kind(finding)
+        head: dict[str, Any] = {
+            "Id": key,
+            "GeneratorId": GENERATOR_PREFIX + kind,
+            "Types": [TYPES[kind]],
+            "Severity": {
+                "Label": LABELS.get(finding.severity, "INFORMATIONAL"),
+                "Original": finding.severity,
+            },
+            "Title": bounded(_title(self.report, finding), MAX_TITLE),
+            "Description": bounded(self._description(finding), MAX_DESCRIPTION),
+        }
+        if finding.fixed_version:
+            remedy = f"Upgrade {finding.package} to {finding.fixed_version} or later."
+            head["Remediation"] = {"Recommendation": {"Text": bounded(remedy, 512)}}
+        fields = {
+            "deployscan/FindingId": _text(finding.id, MAX_FIELD_VALUE),
+            "deployscan/Kind": kind,
+            "deployscan/BreaksPolicy": "yes" if finding.violation else "no",
+        }
+        vulnerabilities = _vulnerabilities(finding) if kind == KIND_VULNERABILITY else ""
+        return (
+            f"{_encode(head)[:-1]}{vulnerabilities}, "
+            f'"ProductFields": {_encode(fields)[:-1]}{self.common_fields}}}, {self.shared}'
+        )
+
+    def _description(self, finding: Finding) -> str:
+        fix = f"fixed in {finding.fixed_version}" if finding.fixed_version else "no fix available"
+        cves = ", ".join(finding.cves[:10]) + (" …" if len(finding.cves) > 10 else "")
+        parts = [
+            finding.title or finding.id,
+            f"Package {finding.package} {finding.installed_version}; {fix}."
+            if finding.package
+            else "",
+            f"CVEs: {cves}." if cves else "",
+            self.target,
+            "Breaks the deployscan policy." if finding.violation else "",
+        ]
+        return " ".join(p for p in parts if p)
 
 
-def _product_fields(common: dict[str, str], finding: Finding) -> dict[str, str]:
-    fields = dict(common)  # what is the same for every finding of the report
-    fields["deployscan/FindingId"] = _text(finding.id, MAX_FIELD_VALUE)
-    fields["deployscan/Kind"] = _kind(finding)
-    fields["deployscan/BreaksPolicy"] = "yes" if finding.violation else "no"
-    return fields
+def _vulnerabilities(finding: Finding) -> str:
+    """`, "Vulnerabilities": [...]`: one entry per CVE (the finding id when it has none)."""
+    fix = '"FixAvailable": "YES"' if finding.fixed_version else '"FixAvailable": "NO"'
+    package = _package(
+        finding.package, finding.installed_version, finding.fixed_version, finding.layer
+    )
+    ids = [c for c in finding.cves if c.strip()] or [finding.id]
+    entries = ", ".join(f"{{{_vulnerability(i)}, {fix}{package}}}" for i in ids[:50])
+    return f', "Vulnerabilities": [{entries}]'
+
+
+@functools.lru_cache(maxsize=65536)  # CVE ids repeat across findings
+def _vulnerability(vuln_id: str) -> str:
+    """The members of one vulnerability entry that depend on its id alone (NVD for a CVE)."""
+    entry: dict[str, Any] = {"Id": _text(vuln_id, 1024)}
+    url = cve_url(vuln_id)
+    entry["Vendor"] = {"Name": "NVD", "Url": url} if url else {"Name": "Qualys"}
+    if url:
+        entry["ReferenceUrls"] = [url]
+    return _encode(entry)[1:-1]
+
+
+@functools.lru_cache(maxsize=16384)  # packages repeat across findings
+def _package(name: str, version: str, fixed: str, layer: str) -> str:
+    """`, "VulnerablePackages": [...]` for the finding's package ("" when nothing is known)."""
+    package: dict[str, str] = {}
+    if name.strip():
+        package["Name"] = _text(name, 1024)
+    if version.strip():
+        package["Version"] = _text(version, 1024)
+    if fixed.strip():
+        package["FixedInVersion"] = _text(fixed, 1024)
+        package["Remediation"] = _text(f"Upgrade to {fixed}", 1024)
+    if layer.strip():
+        package["SourceLayerHash"] = _text(layer, 1024)
+    return f', "VulnerablePackages": [{_encode(package)}]' if package else ""
 
 
 def _report_fields(report: ScanReport) -> dict[str, str]:
@@ -214,19 +246,6 @@ def _title(report: ScanReport, finding: Finding) -> str:
     if _kind(finding) == KIND_DENIED:
         return f"Denied package {finding.package} {finding.installed_version} in {where}"
     return f"{what} in {finding.package} {finding.installed_version} ({where})"
-
-
-def _description(report: ScanReport, finding: Finding) -> str:
-    fix = f"fixed in {finding.fixed_version}" if finding.fixed_version else "no fix available"
-    cves = ", ".join(finding.cves[:10]) + (" …" if len(finding.cves) > 10 else "")
-    parts = [
-        finding.title or finding.id,
-        f"Package {finding.package} {finding.installed_version}; {fix}." if finding.package else "",
-        f"CVEs: {cves}." if cves else "",
-        _target_sentence(report),
-        "Breaks the deployscan policy." if finding.violation else "",
-    ]
-    return " ".join(p for p in parts if p)
 
 
 def _target_sentence(report: ScanReport) -> str:

@@ -128,10 +128,13 @@ def _workload(arn: str) -> dict[str, Any] | None:
     return resource
 
 
-@functools.lru_cache(maxsize=65536)  # package names, versions, CVE ids repeat across findings
-def text(value: str, limit: int) -> str:
+def bounded(value: str, limit: int) -> str:
     """One line, at most `limit` characters, never blank (the model's `.*\\S.*`)."""
     # Fast path, same result as one_line: whitespace folded, then nothing left to drop.
     folded = " ".join(value.split())
     out = clean_text(folded if folded.isprintable() else one_line(value), limit)
     return out if out.strip() else "-"
+
+
+# Package names, versions and CVE ids repeat across findings; titles do not (they use `bounded`).
+text = functools.lru_cache(maxsize=65536)(bounded)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from scanner_runner.report import Finding, ScanReport, dumps_layered
+from scanner_runner.jsontext import dumps_layered
+from scanner_runner.report import Finding, ScanReport
 from scanner_runner.writers.interface import target_rows
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -193,3 +193,13 @@ def test_where_the_digest_runs_is_a_product_field_when_the_index_knows_it() -> N
     assert {i["ProductFields"]["deployscan/WhereItRuns"] for i in items} == {where}
     plain = asff.findings(fixed_report(), ACCOUNT, REGION)
     assert all("deployscan/WhereItRuns" not in i["ProductFields"] for i in plain)
+
+
+def test_the_same_id_twice_is_one_finding_the_more_severe_one() -> None:
+    low = Finding("38001", "low", "older note", ("CVE-2024-0001",), "openssl", "3.0.11-1~deb12u2")
+    report = fixed_report()
+    items = asff.findings(report.with_(findings=(low, *report.findings)), ACCOUNT, REGION)
+    ids = [i["Id"] for i in items]
+    assert len(ids) == len(set(ids)) == len(asff.findings(report, ACCOUNT, REGION))
+    (openssl,) = [i for i in items if i["Id"].endswith("/38001/openssl")]
+    assert openssl["Severity"]["Label"] == "CRITICAL"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -229,3 +230,42 @@ def test_report_from_archive_without_registry_renders() -> None:
     for fmt in writers.FORMATS:
         assert writers.render(report, fmt)
     assert isinstance(report, ScanReport)
+
+
+def test_writers_run_without_the_cyclic_collector_and_restore_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    def spy(report: ScanReport) -> str:
+        seen.append(gc.isenabled())
+        return "x"
+
+    spied = {"spy": writers.OutputFormat("spy", "spy.txt", "text/plain", spy)}
+    monkeypatch.setattr(writers, "FORMATS", spied)
+    assert gc.isenabled()
+    writers.render(fixed_report(), "spy")
+    writers.write_all(fixed_report(), tmp_path)
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()  # a caller that paused it itself keeps it paused
+    try:
+        writers.render(fixed_report(), "spy")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def broken(report: ScanReport) -> str:
+        raise ValueError("writer bug")
+
+    spied["spy"] = writers.OutputFormat("spy", "spy.txt", "text/plain", broken)
+    with pytest.raises(ValueError, match="writer bug"):
+        writers.render(fixed_report(), "spy")
+    assert gc.isenabled()
+
+
+def test_findings_are_sorted_once_per_report() -> None:
+    report = fixed_report()
+    assert report.sorted_findings() is report.sorted_findings()
+    later = report.with_(findings=report.findings[:1])
+    assert later.sorted_findings() == report.findings[:1]
