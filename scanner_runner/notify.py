@@ -3,8 +3,7 @@ findings and the console link to the HTML report (plain text, not a JSON dump)."
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
+from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
 from scanner_runner.writers.interface import one_line, short_digest
 
@@ -17,8 +16,9 @@ _WORKLOADS = (
 )
 
 
-def message(report: ScanReport, uri: str) -> str:
-    """The notification body; `uri` is report.json's S3 URI ("" when the reports are not in S3)."""
+def message(report: ScanReport, uri: str, region: str = "") -> str:
+    """The notification body; `uri` is report.json's S3 URI ("" when the reports are not in S3),
+    `region` the bucket's (for the console link)."""
     image = report.image
     digest = image.digest or image.image_id
     name = image.repository or image.ref
@@ -43,11 +43,9 @@ def message(report: ScanReport, uri: str) -> str:
             lines.append(f"  … and {more} more in the report")
     if uri:
         base = uri.removesuffix("report.json")
-        bucket, _, key = base.removeprefix("s3://").partition("/")
-        console = f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
         lines += [
             "",
-            f"Report: {console}report.html",
+            f"Report: {s3_object_url(base + 'report.html', region)}",
             f"        ({base}report.html; JSON: {uri})",
         ]
     lines += [

@@ -193,7 +193,7 @@ def publish(
             clients.sns.publish(
                 TopicArn=targets.topic_arn,
                 Subject=subject(report),
-                Message=message(report, uri if stored else ""),
+                Message=message(report, uri if stored else "", _region(clients.s3)),
             )
             notified = True
         except (ClientError, BotoCoreError) as exc:
@@ -279,3 +279,8 @@ def write_exported_variables(output_dir: Path, report: ScanReport, status: str, 
     path = output_dir / EXPORTED_FILE
     write_atomic(path, exported_variables(report, status, uri))
     return path
+
+
+def _region(client: Any) -> str:
+    """The region a client talks to ("" without a client)."""
+    return str(client.meta.region_name or "") if client is not None else ""

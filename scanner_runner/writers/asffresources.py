@@ -7,6 +7,7 @@ import functools
 import re
 from typing import Any
 
+from dispatcher.aws import partition
 from scanner_runner.report import LambdaInfo, ScanReport
 from scanner_runner.writers.interface import clean_text, one_line
 
@@ -21,15 +22,6 @@ _WORKLOAD_TYPES = (
     (":ecs:", ":task-definition/", "AwsEcsTaskDefinition"),
     (":lambda:", ":function:", "AwsLambdaFunction"),
 )
-
-
-def partition(region: str) -> str:
-    """The AWS partition of a region name."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def digest_of(report: ScanReport) -> str:

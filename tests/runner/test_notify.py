@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.notify import message, where_it_runs
 from scanner_runner.report import TriggerInfo
 from tests.runner.conftest import error_policy, fixed_report
@@ -47,3 +48,27 @@ def test_inventory_only_error_and_unknown_places() -> None:
     assert where_it_runs(manual) == "not known (a manual or pipeline scan)"
     lam = fixed_report(trigger=TriggerInfo(resource_arn="arn:aws:lambda:us-east-1:1:function:f"))
     assert where_it_runs(lam) == "Lambda function arn:aws:lambda:us-east-1:1:function:f"
+
+
+@pytest.mark.parametrize(
+    ("region", "link"),
+    [
+        ("eu-west-1", "https://s3.console.aws.amazon.com/s3/object/scan-results?region=eu-west-1&"),
+        ("cn-north-1", "https://console.amazonaws.cn/s3/object/scan-results?region=cn-north-1&"),
+        ("us-gov-west-1",
+         "https://console.amazonaws-us-gov.com/s3/object/scan-results?region=us-gov-west-1&"),
+    ],
+)  # fmt: skip
+def test_the_console_link_names_the_bucket_region_in_its_partition(region: str, link: str) -> None:
+    text = message(fixed_report(), URI, region)
+    (line,) = [x for x in text.splitlines() if x.startswith("Report: ")]
+    assert line.startswith(f"Report: {link}prefix=reports/123456789012/eu-west-1/shop/api/")
+    assert line.endswith("/report.html")
+
+
+def test_console_links_only_for_s3_objects() -> None:
+    assert s3_object_url("s3://bucket/a b/report.html") == (
+        "https://s3.console.aws.amazon.com/s3/object/bucket?prefix=a%20b/report.html"
+    )
+    for bad in ("", "s3://bucket", "s3://bucket/", "https://example.com/x", "/tmp/report.html"):
+        assert s3_object_url(bad) == ""
