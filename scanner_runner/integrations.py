@@ -16,10 +16,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dispatcher import eventbus
 from dispatcher.errors import aws_error_text
 from scanner_runner import securityhub
+from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.report import ScanReport
 from scanner_runner.writers import FORMATS
 
 TOP_FINDINGS = 5
+_KINDS = {"lambda-zip": "function", "lambda-layer": "layer"}  # the event's `kind` of zip code
 
 
 def security_hub(
@@ -54,19 +56,22 @@ def report_uris(report: ScanReport, stored: bool) -> dict[str, str]:
     return {name: base + output.filename for name, output in FORMATS.items()}
 
 
-def scan_completed(report: ScanReport, stored: bool) -> eventbus.EventEntry:
-    """The `Scan Completed` event of a report."""
+def scan_completed(report: ScanReport, stored: bool, region: str = "") -> eventbus.EventEntry:
+    """The `Scan Completed` event of a report (`region`: the reports bucket's, for the console
+    link)."""
     image = report.image
     top = [f for f in report.sorted_findings() if not f.ignored][:TOP_FINDINGS]
+    uris = report_uris(report, stored)
     return eventbus.scan_completed(
-        kind="function" if image.ref.startswith("arn:") and ":lambda:" in image.ref else "image",
+        kind=_KINDS.get(report.lambda_code.kind, "function") if report.lambda_code else "image",
         image=image.ref,
         digest=image.digest or image.image_id,
         verdict=report.status,
         counts=report.summary,
         vulnerability_data=report.vulnerability_data,
         policy_reason=report.policy.reason,
-        report_uris=report_uris(report, stored),
+        report_uris=uris,
+        report_url=s3_object_url(uris["html"], region) if "html" in uris else "",
         trigger=report.trigger.source,
         resource_arn=report.trigger.resource_arn,
         account=report.trigger.account,
@@ -99,5 +104,6 @@ def send_scan_completed(
     """Put the `Scan Completed` event on `bus` ("default": the account's default bus);
     the failures, if any."""
     target = "" if bus == "default" else bus
-    result = eventbus.put_events(client, [scan_completed(report, stored)], bus=target, sleep=sleep)
+    entry = scan_completed(report, stored, str(client.meta.region_name or ""))
+    result = eventbus.put_events(client, [entry], bus=target, sleep=sleep)
     return tuple(f"EventBridge PutEvents: {f}" for f in result.failures)

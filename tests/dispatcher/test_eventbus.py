@@ -37,6 +37,7 @@ def scan_entry(**changes: Any) -> eventbus.EventEntry:
         "vulnerability_data": True,
         "policy_reason": "1 critical, 2 high at or above high",
         "report_uris": {"json": "s3://b/p/report.json", "html": "s3://b/p/report.html"},
+        "report_url": "https://s3.console.aws.amazon.com/s3/object/b?prefix=p/report.html",
         "trigger": "ecs:TaskStateChange",
         "resource_arn": TASK,
         "account": "123456789012",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,26 +12,43 @@ import boto3
 import jsonschema  # type: ignore[import-untyped]  # no stubs; a test dependency only
 import pytest
 from botocore.stub import Stubber
+from cfnlint.decode import decode_str
 
 from scanner_runner import integrations, writers
+from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.publish import Clients, Targets, make_clients, publish
 from scanner_runner.report import TriggerInfo
 from tests.runner.conftest import error_policy, fixed_report
+from tests.runner.test_asff_zip import zip_report
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text()
-)
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCHEMA = json.loads((DOCS / "events.schema.json").read_text())
 NOW = datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)
 
 
-def queue_for_rule(session: Any, pattern: dict[str, Any]) -> str:
+def documented_rule(name: str) -> dict[str, Any]:
+    """The Properties of the rule `name` in a YAML block of docs/integrations.md."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (DOCS / "integrations.md").read_text(), re.S)
+    parsed = [decode_str(block) for block in blocks]  # cfn-lint's loader knows `!Ref` and co.
+    assert all(not errors for _, errors in parsed), [e for _, e in parsed if e]
+    found = [doc[name] for doc, _ in parsed if doc and name in doc]
+    assert len(found) == 1, f"docs/integrations.md shows {name} {len(found)} times"
+    return dict(found[0]["Properties"])
+
+
+def queue_for_rule(session: Any, rule: dict[str, Any]) -> str:
+    """Put a documented rule on moto, an SQS queue in place of its target; the queue URL."""
     sqs, events = session.client("sqs"), session.client("events")
     url = sqs.create_queue(QueueName="chat")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    events.put_rule(Name="failed-scans", EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="failed-scans", Targets=[{"Id": "chat", "Arn": arn}])
+    (target,) = rule["Targets"]
+    events.put_rule(Name="documented", EventPattern=json.dumps(rule["EventPattern"]))
+    transform = (
+        {"InputTransformer": target["InputTransformer"]} if "InputTransformer" in target else {}
+    )
+    events.put_targets(Rule="documented", Targets=[{"Id": target["Id"], "Arn": arn, **transform}])
     return url
 
 
@@ -38,27 +56,41 @@ def test_publish_sends_scan_completed_that_the_documented_rule_matches(
     aws: None, tmp_path: Path
 ) -> None:
     session = boto3.session.Session(region_name="us-east-1")
-    # The rule docs/integrations.md shows for the chat channel.
-    url = queue_for_rule(
-        session,
-        {"source": ["deployscan"], "detail-type": ["Scan Completed"],
-         "detail": {"verdict": ["failed", "error"]}},
-    )  # fmt: skip
+    events = session.client("events")
+    queue = session.client("sqs").create_queue(QueueName="all")["QueueUrl"]
+    arn = session.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["deployscan"]}))
+    events.put_targets(Rule="all", Targets=[{"Id": "all", "Arn": arn}])
+    chat = queue_for_rule(session, documented_rule("FailedScansToChat"))
     targets = Targets(event_bus="default")
     report = fixed_report()
     writers.write_all(report, tmp_path)
     done = publish(report, tmp_path, targets=targets, clients=make_clients(targets, session),
                    cache_keys=(), now=NOW)  # fmt: skip
     assert not done.failed
-    (message,) = session.client("sqs").receive_message(QueueUrl=url)["Messages"]
+    (message,) = session.client("sqs").receive_message(QueueUrl=queue)["Messages"]
     event = json.loads(message["Body"])
     jsonschema.Draft202012Validator(SCHEMA).validate(event)
     detail = event["detail"]
     assert detail["verdict"] == "failed" and detail["kind"] == "image"
     assert detail["counts"] == report.summary
-    assert detail["report_uris"]["html"] == report.report_uri.replace("report.json", "report.html")
+    html = report.report_uri.replace("report.json", "report.html")
+    assert detail["report_uris"]["html"] == html
+    assert detail["report_url"] == s3_object_url(html, "us-east-1")
     assert detail["top_findings"][0]["id"] == "38001"
     assert len(detail["top_findings"]) == integrations.TOP_FINDINGS
+    # What the documented chat rule hands SNS: an Amazon Q Developer custom notification.
+    (posted,) = session.client("sqs").receive_message(QueueUrl=chat)["Messages"]
+    notification = json.loads(posted["Body"])
+    assert (notification["version"], notification["source"]) == ("1.0", "custom")
+    content = notification["content"]
+    assert content["textType"] == "client-markdown"
+    assert content["title"] == f":rotating_light: deployscan scan failed: {report.image.ref}"
+    assert content["description"] == report.policy.reason
+    assert content["nextSteps"] == [f"Open the report: {detail['report_url']}"]
+    assert notification["metadata"]["threadId"] == report.image.digest
 
 
 @pytest.mark.parametrize("stored", [True, False])
@@ -100,15 +132,25 @@ def test_the_documented_ticket_rule_matches_critical_scans_of_running_workloads(
     aws: None, changes: dict[str, Any], matched: bool
 ) -> None:
     session = boto3.session.Session(region_name="us-east-1")
-    url = queue_for_rule(
-        session,
-        {"source": ["deployscan"], "detail-type": ["Scan Completed"],
-         "detail": {"verdict": ["failed"], "counts": {"critical": [{"numeric": [">", 0]}]},
-                    "resource": [{"prefix": "arn:"}]}},
-    )  # fmt: skip
+    rule = documented_rule("CriticalScansToTicket")
+    rule["Targets"] = [{"Id": "ticket"}]  # the OpsItem target: an SQS queue on moto
+    url = queue_for_rule(session, rule)
     report = fixed_report(**changes)
     if not changes.get("findings", True):
         report = report.with_(status="failed")
     integrations.send_scan_completed(report, session.client("events"), "default", stored=True)
     got = session.client("sqs").receive_message(QueueUrl=url).get("Messages", [])
     assert bool(got) is matched
+
+
+def test_zip_functions_and_layers_are_their_own_kinds() -> None:
+    function = zip_report()
+    layer = zip_report("lambda-layer", "arn:aws:lambda:eu-west-1:111122223333:layer:shared-libs:4")
+    kinds = [integrations.scan_completed(r, True).detail["kind"] for r in (function, layer)]
+    assert kinds == ["function", "layer"]
+    for report in (function, layer):
+        entry = integrations.scan_completed(report, True, "eu-west-1")
+        event = {"source": "deployscan", "detail-type": entry.detail_type, "detail": entry.detail}
+        jsonschema.Draft202012Validator(SCHEMA).validate(event)
+        assert entry.detail["report_url"].startswith("https://s3.console.aws.amazon.com/")
+    assert integrations.scan_completed(function, False).detail["report_url"] is None
