@@ -1,7 +1,8 @@
 """CloudWatch metrics in the embedded metric format (EMF): the one list of names, and the lines.
 
 Every metric deployscan emits is named here, under one namespace; `cfn/scanner.yaml`'s dashboard
-and alarms use these names and a test checks that they do. An EMF line is a JSON object printed
+and alarms query exactly the series emitted, and a test checks that they do. An EMF line is a JSON
+object printed
 alone on one line (no prefix) to stdout; CloudWatch Logs turns it into metrics (Lambda logs, and
 CodeBuild build logs, which forward each output line as one log event).
 
