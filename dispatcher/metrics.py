@@ -1,10 +1,9 @@
 """CloudWatch metrics in the embedded metric format (EMF): the one list of names, and the lines.
 
 Every metric deployscan emits is named here, under one namespace; `cfn/scanner.yaml`'s dashboard
-and alarms query exactly the series emitted, and a test checks that they do. An EMF line is a JSON
-object printed
-alone on one line (no prefix) to stdout; CloudWatch Logs turns it into metrics (Lambda logs, and
-CodeBuild build logs, which forward each output line as one log event).
+and alarms query exactly the series emitted, and a test checks that they do. An EMF line is a
+JSON object printed alone on one line (no prefix) to stdout; CloudWatch Logs turns it into
+metrics (Lambda logs, and CodeBuild build logs, which forward each output line as one log event).
 
 Dimensions: `Outcome` (a dispatcher decision, OUTCOMES), `Verdict` (passed, failed, error),
 `Severity` (critical, high, medium, low, info). Each metric is emitted with exactly one set of
