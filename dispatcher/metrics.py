@@ -1,13 +1,15 @@
 """CloudWatch metrics in the embedded metric format (EMF): the one list of names, and the lines.
 
 Every metric deployscan emits is named here, under one namespace; `cfn/scanner.yaml`'s dashboard
-and alarms use these names and a test checks that they do. An EMF line is a JSON object printed
-alone on one line (no prefix) to stdout; CloudWatch Logs turns it into metrics (Lambda logs, and
-CodeBuild build logs, which forward each output line as one log event).
+and alarms query exactly the series emitted, and a test checks that they do. An EMF line is a
+JSON object printed alone on one line (no prefix) to stdout; CloudWatch Logs turns it into
+metrics (Lambda logs, and CodeBuild build logs, which forward each output line as one log event).
 
-Dimensions: `Outcome` (a dispatcher decision: started, build, skip), `Verdict` (passed, failed,
-error), `Severity` (critical, high, medium, low, info). A metric without a dimension is emitted
-with the empty dimension set, so it is one account-wide series.
+Dimensions: `Outcome` (a dispatcher decision, OUTCOMES), `Verdict` (passed, failed, error),
+`Severity` (critical, high, medium, low, info). Each metric is emitted with exactly one set of
+dimension names, SERIES (a metric without a dimension with the empty set, so it is one
+account-wide series): CloudWatch keeps one series per set, and the dashboard and alarms must name
+the same set to see the data.
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ UNITS = {
 METRIC_NAMES = frozenset(UNITS)
 OUTCOME, VERDICT, SEVERITY = "Outcome", "Verdict", "Severity"
 DIMENSIONS = frozenset({OUTCOME, VERDICT, SEVERITY})
+SERIES: Mapping[str, frozenset[str]] = {
+    DECISIONS: frozenset({OUTCOME}),
+    BUILDS_STARTED: frozenset(),
+    REFUSALS: frozenset(),
+    DEAD_LETTERED: frozenset(),
+    SCANS: frozenset({VERDICT}),
+    SCAN_DURATION: frozenset({VERDICT}),
+    FINDINGS: frozenset({SEVERITY}),
+}
+# Decision outcomes (the Outcome dimension): started (or build, in a dry run), else why nothing
+# was started: refused for capacity (the record waits), a duplicate (already scanned, being
+# scanned, or twice in one batch), poison (to the dead-letter queue), retry (a failure the record
+# comes back for), skip (nothing to scan: filtered, excluded, unsupported).
+STARTED, BUILD, CAPACITY, DUPLICATE, POISON, RETRY, SKIP = (
+    "started", "build", "capacity", "duplicate", "poison", "retry", "skip",
+)  # fmt: skip
+OUTCOMES = (STARTED, BUILD, CAPACITY, DUPLICATE, POISON, RETRY, SKIP)
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,9 @@ def emf_line(datum: Datum, timestamp_ms: int) -> str:
     unknown = set(datum.values) - METRIC_NAMES or set(datum.dimensions) - DIMENSIONS
     if unknown:
         raise ValueError(f"not a deployscan metric or dimension: {sorted(unknown)}")
+    other = sorted(n for n in datum.values if SERIES[n] != set(datum.dimensions))
+    if other:
+        raise ValueError(f"{other} not emitted with dimensions {sorted(datum.dimensions)}")
     document: dict[str, object] = {
         "_aws": {
             "Timestamp": int(timestamp_ms),
@@ -83,19 +105,23 @@ def lines(data: Iterable[Datum], timestamp_ms: int) -> list[str]:
 def dispatch_data(outcomes: Iterable[m.Result], dead_lettered: int) -> list[Datum]:
     """The dispatcher's metrics for one invocation: decisions by outcome, builds started,
     capacity refusals and records sent to the dead-letter queue."""
-    by_outcome: Counter[str] = Counter()
-    started = refused = 0
-    for outcome in outcomes:
-        if isinstance(outcome, m.Started):
-            by_outcome["started"] += 1
-            started += 1
-        elif isinstance(outcome, m.Build):
-            by_outcome["build"] += 1
-        else:
-            by_outcome["skip"] += 1
-            refused += outcome.reason in m.CAPACITY_REASONS
+    by_outcome = Counter(outcome_of(o) for o in outcomes)
     data = [Datum({DECISIONS: n}, {OUTCOME: name}) for name, n in sorted(by_outcome.items())]
-    data.append(
-        Datum({BUILDS_STARTED: started, REFUSALS: refused, DEAD_LETTERED: dead_lettered}, {})
-    )
+    counters = {BUILDS_STARTED: by_outcome[STARTED], REFUSALS: by_outcome[CAPACITY]}
+    data.append(Datum({**counters, DEAD_LETTERED: dead_lettered}, {}))
     return data
+
+
+def outcome_of(result: m.Result) -> str:
+    """One decision's Outcome (OUTCOMES)."""
+    if isinstance(result, m.Started):
+        return STARTED
+    if isinstance(result, m.Build):
+        return BUILD
+    if result.reason in m.POISON_REASONS:
+        return POISON
+    if result.reason in m.CAPACITY_REASONS:
+        return CAPACITY
+    if result.reason in m.DEDUP_REASONS:
+        return DUPLICATE
+    return RETRY if result.retry else SKIP

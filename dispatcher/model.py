@@ -42,6 +42,7 @@ DEDUP_UNAVAILABLE = "dedup-unavailable"
 STARTED = "started"
 POISON_REASONS = frozenset({UNREADABLE_RECORD, INVALID_EVENT})
 CAPACITY_REASONS = frozenset({CAPACITY_FULL})
+DEDUP_REASONS = frozenset({DUPLICATE, ALREADY_SCANNED, SCAN_IN_PROGRESS})  # scanned or scanning
 
 
 @dataclass(frozen=True)

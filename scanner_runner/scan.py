@@ -31,11 +31,13 @@ from scanner_runner.whereruns import with_where
 
 @dataclass(frozen=True)
 class Outcome:
-    """The report, the process exit code and a one-line message for the user."""
+    """The report, the process exit code and a one-line message for the user. `verdict` is the
+    build's final status (the exit code's): the report's, or error when publishing failed."""
 
     report: ScanReport
     exit_code: int
     message: str
+    verdict: str
     published: publishing.Published | None = None
 
 
@@ -165,7 +167,7 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
             uri = ""
             writers.write_all(report.with_(report_uri=""), job.output_dir)
     publishing.write_exported_variables(job.output_dir, report, status, uri)
-    return Outcome(report, int(exit_code), message, published)
+    return Outcome(report, int(exit_code), message, status, published)
 
 
 def _os_error(exc: OSError) -> str:

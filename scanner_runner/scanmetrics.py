@@ -3,30 +3,32 @@ severity. Names and the format are the dispatcher's (`dispatcher/metrics.py`), o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from dispatcher.metrics import FINDINGS, SCAN_DURATION, SCANS, SEVERITY, VERDICT, Datum, lines
-from scanner_runner.report import ScanReport
+from scanner_runner.report import STATUS_ERROR, ScanReport
 
 
-def scan_data(report: ScanReport) -> list[Datum]:
-    """One scan: counted and timed by verdict; findings by severity when there is vulnerability
+def scan_data(report: ScanReport, verdict: str) -> list[Datum]:
+    """One scan: counted and timed by `verdict`, the build's final status (error when publishing
+    failed after a passed or failed scan); findings by severity when the scan has vulnerability
     data (an inventory-only scan checked none, so it adds no zeros)."""
     timing: dict[str, float] = {SCANS: 1}
     seconds = _seconds(report.started_at, report.finished_at)
     if seconds is not None:
         timing[SCAN_DURATION] = seconds
-    data = [Datum(timing, {VERDICT: report.status})]
-    if report.vulnerability_data and report.status != "error":
+    data = [Datum(timing, {VERDICT: verdict})]
+    if report.vulnerability_data and report.status != STATUS_ERROR:
         data += [Datum({FINDINGS: n}, {SEVERITY: s}) for s, n in report.summary.items()]
     return data
 
 
-def scan_lines(report: ScanReport) -> list[str]:
-    """The EMF lines of one scan, stamped with its finish time."""
-    finished = _parse(report.finished_at)
-    stamp = int(finished.timestamp() * 1000) if finished else 0
-    return lines(scan_data(report), stamp)
+def scan_lines(report: ScanReport, *, verdict: str, clock: Callable[[], datetime]) -> list[str]:
+    """The EMF lines of one scan, stamped with its finish time, or the clock's time when that
+    does not parse (CloudWatch drops a metric stamped too far in the past, such as 0)."""
+    stamp = _parse(report.finished_at) or clock()
+    return lines(scan_data(report, verdict), int(stamp.timestamp() * 1000))
 
 
 def _seconds(started: str, finished: str) -> float | None:

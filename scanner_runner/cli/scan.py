@@ -157,11 +157,12 @@ def _scan(options: dict[str, Any]) -> None:
     except OSError as exc:  # the reports themselves could not be written: still "could not scan"
         click.echo(f"deployscan scan: error: cannot write reports: {exc.strerror or exc}", err=True)
         sys.exit(ExitCode.ERROR)
+    if settings.metrics:  # EMF: each line alone, so CloudWatch Logs reads it as metrics
+        for line in scan_lines(outcome.report, verdict=outcome.verdict, clock=runtime.clock):
+            click.echo(line)
+    # The message comes last: the buildspec's failure reason is the log's last lines.
     click.echo(outcome.message, err=outcome.exit_code != 0)
     click.echo(f"reports: {job.output_dir}", err=outcome.exit_code != 0)
-    if settings.metrics:  # EMF: each line alone, so CloudWatch Logs reads it as metrics
-        for line in scan_lines(outcome.report):
-            click.echo(line)
     sys.exit(outcome.exit_code)
 
 

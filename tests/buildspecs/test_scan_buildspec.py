@@ -150,8 +150,12 @@ def test_findings_above_the_policy_fail_the_build(
     (report,) = result.reports
     assert report.count("FAILED") > 0
     assert len(report.cases) <= 500 and not report.truncated
-    tail = [line for line in result.log_tail(12) if not line.startswith("[Container]")]
+    tail = [line for line in result.log_tail(30) if not line.startswith("[Container]")]
     assert tail[-1] == "verdict: failed (scan exit code 1)"
+    # the reason is the verdict message, not the EMF metric lines printed before it
+    reason = tail[tail.index("reason (last lines of the scan):") + 1 : -1]
+    assert any(line.startswith("  failed: ") for line in reason), reason
+    assert not any('"_aws"' in line for line in reason), reason
     assert any(k.endswith("/report.html") for k in report_keys(moto_server))
 
 

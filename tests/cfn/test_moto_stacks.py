@@ -51,12 +51,15 @@ def moto_subset(template: dict[str, Any]) -> dict[str, Any]:
             getatt = node.get("Fn::GetAtt")
             if isinstance(getatt, list) and getatt[0] in dropped:
                 return f"arn:aws:placeholder:{REGION}:123456789012:{getatt[0]}"
-            if isinstance(node.get("Fn::Sub"), str):
-                return {"Fn::Sub": sub(node["Fn::Sub"])}
+            if "Fn::Sub" in node:
+                return {"Fn::Sub": fix_sub(node["Fn::Sub"])}
             return {k: fix(v) for k, v in node.items() if k != "DependsOn" or v not in dropped}
         if isinstance(node, list):
             return [fix(v) for v in node]
         return node
+
+    def fix_sub(value: str | list[Any]) -> str | list[Any]:  # text, or [text, {name: value}]
+        return sub(value) if isinstance(value, str) else [sub(value[0]), fix(value[1])]
 
     def sub(text: str) -> str:
         pattern = r"\$\{(" + "|".join(map(re.escape, dropped)) + r")(\.[A-Za-z]+)?\}"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dispatcher import metrics
+from dispatcher import model as m
 from dispatcher.batch import handle_batch
 from dispatcher.dedup import Memo
 from dispatcher.requeue import SqsQueue
@@ -44,7 +45,7 @@ def test_a_batch_emits_decisions_starts_refusals_and_dead_letters(
     docs = [json.loads(line) for line in emitted]
     assert {d["_aws"]["Timestamp"] for d in docs} == {1772446500000}
     by_outcome = {d["Outcome"]: d["Decisions"] for d in docs if "Outcome" in d}
-    assert by_outcome == {"started": 1, "skip": 3}
+    assert by_outcome == {"started": 1, "capacity": 2, "poison": 1}  # not three plain skips
     (counters,) = [d for d in docs if "BuildsStarted" in d]
     assert (counters["BuildsStarted"], counters["CapacityRefusals"], counters["DeadLettered"]) == (
         1, 2, 1,
@@ -72,6 +73,35 @@ def test_unknown_names_never_reach_cloudwatch() -> None:
         metrics.emf_line(metrics.Datum({"Typo": 1}, {}), 0)
     with pytest.raises(ValueError, match="not a deployscan metric"):
         metrics.emf_line(metrics.Datum({metrics.SCANS: 1}, {"Colour": "red"}), 0)
+    # a known dimension, but not the set this metric is charted and alarmed with
+    with pytest.raises(ValueError, match="not emitted with dimensions"):
+        metrics.emf_line(metrics.Datum({metrics.SCANS: 1}, {metrics.SEVERITY: "high"}), 0)
+    with pytest.raises(ValueError, match="not emitted with dimensions"):
+        metrics.emf_line(metrics.Datum({metrics.SCANS: 1}, {}), 0)
+
+
+ORIGIN = m.Origin("r-1")
+
+
+@pytest.mark.parametrize(
+    ("skip", "outcome"),
+    [
+        (m.Skip(ORIGIN, m.CAPACITY_FULL, retry=True), "capacity"),
+        (m.Skip(ORIGIN, m.ALREADY_SCANNED), "duplicate"),
+        (m.Skip(ORIGIN, m.SCAN_IN_PROGRESS), "duplicate"),
+        (m.Skip(ORIGIN, m.DUPLICATE), "duplicate"),
+        (m.Skip(ORIGIN, m.UNREADABLE_RECORD), "poison"),
+        (m.Skip(ORIGIN, m.INVALID_EVENT, retry=True), "poison"),
+        (m.Skip(ORIGIN, m.LAUNCH_THROTTLED, retry=True), "retry"),
+        (m.Skip(ORIGIN, m.EXCLUDED_REPOSITORY), "skip"),
+        (m.Skip(ORIGIN, m.CONFIGURATION_ONLY), "skip"),
+    ],
+)
+def test_a_skip_is_counted_under_why_nothing_started(skip: m.Skip, outcome: str) -> None:
+    assert metrics.outcome_of(skip) == outcome
+    (decisions, counters) = metrics.dispatch_data([skip], 0)
+    assert decisions == metrics.Datum({metrics.DECISIONS: 1}, {metrics.OUTCOME: outcome})
+    assert counters.values[metrics.REFUSALS] == (outcome == "capacity")
 
 
 def test_the_validator_rejects_broken_documents() -> None:

@@ -156,6 +156,7 @@ def test_publish_failure_after_a_good_scan_fails_the_build(
     assert outcome.exit_code == 3
     assert "publishing failed" in outcome.message
     assert outcome.report.status == "passed"  # the scan verdict itself is kept
+    assert outcome.verdict == "error"  # the build's, which its metrics count
     assert exported(tmp_path)["SCAN_STATUS"] == "error"
     assert exported(tmp_path)["SCAN_REPORT_URI"] == "''"
 
