@@ -77,8 +77,8 @@ def scanner_label(report: ScanReport) -> str:
 def verdict_word(report: ScanReport) -> str:
     """PASSED / FAILED / ERROR, plus a qualifier people must not miss."""
     word = report.status.upper()
-    if report.status == "passed" and not report.vulnerability_data:
-        return "PASSED (inventory only: no vulnerability data)"
+    if report.status != "error" and not report.vulnerability_data:
+        return f"{word} (inventory only: no vulnerability data)"
     if report.policy.decision == "audit":
         return "PASSED (AUDIT warning)"
     return word

@@ -16,6 +16,10 @@ MAX_CASES = 500
 NAME_LIMIT = 1000
 MESSAGE_LIMIT = 5000
 MAX_CVES_IN_NAME = 5
+_INVENTORY_ONLY = (
+    "INVENTORY ONLY: no vulnerability data - the packages were listed, nothing was checked for "
+    "vulnerabilities (the build's status is the verdict)"
+)
 
 
 def render(report: ScanReport) -> str:
@@ -57,7 +61,6 @@ def render(report: ScanReport) -> str:
 
 
 def _properties(report: ScanReport) -> list[tuple[str, str]]:
-    counts = report.summary
     return [
         ("image", report.image.ref),
         ("digest", report.image.digest),
@@ -66,11 +69,20 @@ def _properties(report: ScanReport) -> list[tuple[str, str]]:
         ("scanner_mode", report.scanner.mode),
         ("status", report.status),
         ("policy", f"{report.policy.decision}: {report.policy.reason}"),
-        ("counts", ", ".join(f"{k}={v}" for k, v in counts.items())),
+        ("counts", _counts(report)),
         ("trigger", report.trigger.source),
         ("report_uri", report.report_uri),
         *((label.lower().replace(" ", "_"), value) for label, value in target_rows(report)),
     ]
+
+
+def _counts(report: ScanReport) -> str:
+    """`critical=2, high=1, …`, or n/a (not zeros) when nothing was checked for vulnerabilities."""
+    if report.status == "error":
+        return "n/a (scan error)"
+    if not report.vulnerability_data:
+        return "n/a (no vulnerability data)"
+    return ", ".join(f"{k}={v}" for k, v in report.summary.items())
 
 
 def _verdict_case(report: ScanReport) -> ET.Element:
@@ -82,6 +94,8 @@ def _verdict_case(report: ScanReport) -> ET.Element:
     elif report.status == "failed":
         ET.SubElement(case, "failure", message=message, type="policy").text = message
     else:
+        if not report.vulnerability_data:  # shown SKIPPED, never a green pass; the build passes
+            ET.SubElement(case, "skipped", message=_INVENTORY_ONLY)
         notes = [report.policy.reason, *report.policy.warnings]
         ET.SubElement(case, "system-out").text = clean_text("\n".join(notes), MESSAGE_LIMIT)
     return case

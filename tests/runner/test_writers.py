@@ -16,7 +16,7 @@ from scanner_runner.errors import ReportError
 from scanner_runner.report import Finding, ImageInfo, ScanReport, load, save
 from scanner_runner.writers import asff, html, junit, markdown, sarif
 from scanner_runner.writers import json as json_writer
-from tests.runner.conftest import error_policy, fixed_report
+from tests.runner.conftest import denied_inventory_report, error_policy, fixed_report
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -84,7 +84,7 @@ def inventory_report(**changes: Any) -> ScanReport:
     return fixed_report(**values)
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "html"])
+@pytest.mark.parametrize("fmt", ["markdown", "html", "junit"])
 def test_golden_inventory_only_report(fmt: str) -> None:
     check_golden(
         "inventory-" + writers.FORMATS[fmt].filename, writers.render(inventory_report(), fmt)
@@ -173,6 +173,31 @@ def test_inventory_only_is_labelled_everywhere() -> None:
     assert "Inventory only: no vulnerability data" in html.render(report)
     assert "inventory only" in junit.render(report)
     assert json.loads(sarif.render(report))["runs"][0]["properties"]["vulnerabilityData"] is False
+
+
+def test_junit_never_shows_an_inventory_only_scan_as_a_clean_pass() -> None:
+    def verdict_and_counts(report: ScanReport) -> tuple[ET.Element, str]:
+        root = ET.fromstring(junit.render(report))  # noqa: S314 (our own output)
+        counts = root.find("testsuite/properties/property[@name='counts']")
+        case = root.find("testsuite/testcase")
+        assert counts is not None and case is not None
+        return case, counts.get("value", "")
+
+    case, counts = verdict_and_counts(inventory_report())
+    assert case.get("name") == "Policy verdict: PASSED (inventory only: no vulnerability data)"
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("INVENTORY ONLY: ")
+    assert case.find("failure") is None and counts == "n/a (no vulnerability data)"
+    # a deny-list match fails it (not skipped), still marked inventory only
+    case, counts = verdict_and_counts(denied_inventory_report())
+    assert case.get("name") == "Policy verdict: FAILED (inventory only: no vulnerability data)"
+    assert case.find("failure") is not None and case.find("skipped") is None
+    assert counts == "n/a (no vulnerability data)"
+    error = fixed_report(status="error", findings=(), policy=error_policy(), error="pull failed")
+    case, counts = verdict_and_counts(error)
+    assert case.find("error") is not None and counts == "n/a (scan error)"
+    case, counts = verdict_and_counts(fixed_report())
+    assert case.find("skipped") is None and counts.startswith("critical=2, high=1,")
 
 
 def test_sarif_structure() -> None:
