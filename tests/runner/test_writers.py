@@ -224,8 +224,23 @@ def test_junit_is_well_formed_despite_control_characters() -> None:
 def test_markdown_cells_cannot_break_the_table() -> None:
     text = markdown.render(fixed_report())
     row = next(line for line in text.splitlines() if "38002" in line)
-    assert row.count(" | ") == 6  # seven cells, the title's pipe is escaped
+    assert row.count(" | ") == 7  # eight cells, the title's pipe is escaped
     assert "\\<script\\>" in row
+
+
+def test_markdown_has_a_fix_available_column_and_na_counts_without_data() -> None:
+    lines = markdown.render(fixed_report()).splitlines()
+    head = lines.index(
+        "| Severity | QID | CVEs | Package | Installed | Fix available | Fixed in | Title |"
+    )
+    rows = [line.split(" | ")[:7] for line in lines[head + 2 :] if line.startswith("| ")]
+    assert [(r[1], r[5], r[6]) for r in rows[:2]] == [
+        ("38001", "yes", "3.0.13-1~deb12u1"),  # critical with a fix before critical without
+        ("aws-access-key-id", "no", "—"),
+    ]
+    denied = markdown.render(denied_inventory_report())
+    assert "— FAILED (inventory only: no vulnerability data)" in denied
+    assert "| n/a | n/a | n/a | n/a | n/a |" in denied and "xz-utils | 5.6.0 | no | — |" in denied
 
 
 def test_markdown_carries_no_control_characters_from_scanner_text() -> None:
