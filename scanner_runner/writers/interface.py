@@ -84,6 +84,13 @@ def verdict_word(report: ScanReport) -> str:
     return word
 
 
+def counts_unknown(report: ScanReport) -> str:
+    """Why the counts by severity mean nothing ("" when they do): zeros would read as clean."""
+    if report.status == "error":
+        return "n/a (scan error)"
+    return "" if report.vulnerability_data else "n/a (no vulnerability data)"
+
+
 @functools.lru_cache(maxsize=65536)
 def cve_url(cve: str) -> str:
     """The NVD page of a well-formed CVE id ("" for anything else, which is not linked).

@@ -10,7 +10,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from scanner_runner.report import Finding, ScanReport
-from scanner_runner.writers.interface import clean_text, target_rows, verdict_word
+from scanner_runner.writers.interface import (
+    clean_text,
+    counts_unknown,
+    target_rows,
+    verdict_word,
+)
 
 MAX_CASES = 500
 NAME_LIMIT = 1000
@@ -78,11 +83,7 @@ def _properties(report: ScanReport) -> list[tuple[str, str]]:
 
 def _counts(report: ScanReport) -> str:
     """`critical=2, high=1, …`, or n/a (not zeros) when nothing was checked for vulnerabilities."""
-    if report.status == "error":
-        return "n/a (scan error)"
-    if not report.vulnerability_data:
-        return "n/a (no vulnerability data)"
-    return ", ".join(f"{k}={v}" for k, v in report.summary.items())
+    return counts_unknown(report) or ", ".join(f"{k}={v}" for k, v in report.summary.items())
 
 
 def _verdict_case(report: ScanReport) -> ET.Element:

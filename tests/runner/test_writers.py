@@ -214,6 +214,26 @@ def test_sarif_structure() -> None:
     assert [r["ruleId"] for r in suppressed] == ["38005"]
 
 
+def test_sarif_summary_is_null_not_zeros_without_vulnerability_data() -> None:
+    def properties(report: ScanReport) -> dict[str, Any]:
+        return dict(json.loads(sarif.render(report))["runs"][0]["properties"])
+
+    inventory = properties(inventory_report())
+    assert inventory["vulnerabilityData"] is False and inventory["summary"] is None
+    assert inventory["summaryNote"] == "n/a (no vulnerability data)"
+    (invocation,) = json.loads(sarif.render(inventory_report()))["runs"][0]["invocations"]
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "warning" and note["message"]["text"].startswith("INVENTORY ONLY")
+    denied = properties(denied_inventory_report())  # its one critical is a denied package
+    assert denied["summary"] is None and denied["status"] == "failed"
+    error = fixed_report(status="error", findings=(), policy=error_policy(), error="pull failed")
+    assert properties(error)["summary"] is None
+    assert properties(error)["summaryNote"] == "n/a (scan error)"
+    scanned = properties(fixed_report(findings=(), status="passed"))
+    assert scanned["summary"] == dict.fromkeys(("critical", "high", "medium", "low", "info"), 0)
+    assert "summaryNote" not in scanned
+
+
 def test_junit_is_well_formed_despite_control_characters() -> None:
     root = ET.fromstring(junit.render(fixed_report()))  # noqa: S314 (our own output)
     names = [case.get("name") for case in root.iter("testcase")]
