@@ -75,10 +75,13 @@ def scanner_label(report: ScanReport) -> str:
 
 
 def verdict_word(report: ScanReport) -> str:
-    """PASSED / FAILED / ERROR, plus a qualifier people must not miss."""
+    """PASSED / FAILED / ERROR, plus a qualifier people must not miss; an inventory-only pass
+    is `INVENTORY ONLY`, as the HTML report's badge (nothing was checked, so nothing passed)."""
     word = report.status.upper()
-    if report.status != "error" and not report.vulnerability_data:
-        return f"{word} (inventory only: no vulnerability data)"
+    if report.status == "passed" and not report.vulnerability_data:
+        return "INVENTORY ONLY (no vulnerability data)"
+    if report.status == "failed" and not report.vulnerability_data:
+        return "FAILED (INVENTORY ONLY: no vulnerability data)"
     if report.policy.decision == "audit":
         return "PASSED (AUDIT warning)"
     return word

@@ -22,8 +22,8 @@ NAME_LIMIT = 1000
 MESSAGE_LIMIT = 5000
 MAX_CVES_IN_NAME = 5
 _INVENTORY_ONLY = (
-    "INVENTORY ONLY: no vulnerability data - the packages were listed, nothing was checked for "
-    "vulnerabilities (the build's status is the verdict)"
+    "INVENTORY ONLY: no vulnerability data - the packages were listed and none is denied by the "
+    "deny list, but nothing was checked for vulnerabilities"
 )
 
 

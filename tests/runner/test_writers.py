@@ -184,13 +184,13 @@ def test_junit_never_shows_an_inventory_only_scan_as_a_clean_pass() -> None:
         return case, counts.get("value", "")
 
     case, counts = verdict_and_counts(inventory_report())
-    assert case.get("name") == "Policy verdict: PASSED (inventory only: no vulnerability data)"
+    assert case.get("name") == "Policy verdict: INVENTORY ONLY (no vulnerability data)"
     skipped = case.find("skipped")
     assert skipped is not None and skipped.get("message", "").startswith("INVENTORY ONLY: ")
     assert case.find("failure") is None and counts == "n/a (no vulnerability data)"
     # a deny-list match fails it (not skipped), still marked inventory only
     case, counts = verdict_and_counts(denied_inventory_report())
-    assert case.get("name") == "Policy verdict: FAILED (inventory only: no vulnerability data)"
+    assert case.get("name") == "Policy verdict: FAILED (INVENTORY ONLY: no vulnerability data)"
     assert case.find("failure") is not None and case.find("skipped") is None
     assert counts == "n/a (no vulnerability data)"
     error = fixed_report(status="error", findings=(), policy=error_policy(), error="pull failed")
@@ -259,7 +259,7 @@ def test_markdown_has_a_fix_available_column_and_na_counts_without_data() -> Non
         ("aws-access-key-id", "no", "—"),
     ]
     denied = markdown.render(denied_inventory_report())
-    assert "— FAILED (inventory only: no vulnerability data)" in denied
+    assert "— FAILED (INVENTORY ONLY: no vulnerability data)" in denied
     assert "| n/a | n/a | n/a | n/a | n/a |" in denied and "xz-utils | 5.6.0 | no | — |" in denied
 
 
