@@ -166,13 +166,19 @@ def image_info(job: ScanJob) -> ImageInfo:
 
 
 def summary_line(report: ScanReport) -> str:
-    """One line for the user: status, image, counts and the policy's reason."""
-    counts = report.summary
-    text = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
+    """One line for the user: status, image, counts and the policy's reason; a scan without
+    vulnerability data says `INVENTORY ONLY` next to its status, and has no counts."""
     if report.status == STATUS_ERROR:
         return f"error: {report.error}"
     if not report.vulnerability_data:
-        text = f"inventory only ({report.inventory_packages or 0} packages, no vulnerability data)"
+        packages = report.inventory_packages
+        listed = "packages listed" if packages is None else f"{packages} packages listed"
+        return (
+            f"{report.status} (INVENTORY ONLY, no vulnerability data): {report.image.ref}: "
+            f"{listed}; {report.policy.reason}"
+        )
+    counts = report.summary
+    text = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
     return f"{report.status}: {report.image.ref}: {text}; {report.policy.reason}"
 
 

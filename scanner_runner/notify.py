@@ -4,6 +4,7 @@ findings and the console link to the HTML report (plain text, not a JSON dump)."
 from __future__ import annotations
 
 from scanner_runner.consolelinks import s3_object_url
+from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
 from scanner_runner.writers.interface import one_line, short_digest
 
@@ -74,14 +75,38 @@ def where_it_runs(report: ScanReport) -> str:
     return f"{what} ({place})" if place else what
 
 
+def subject_verdict(report: ScanReport) -> str:
+    """The verdict at the end of the SNS subject: `2C/5H FAILED`, or without counts when there
+    are none to tell (`SCAN ERROR`, `INVENTORY ONLY`, `INVENTORY ONLY - FAILED deny list (…)`)."""
+    if report.status == "error":
+        return "SCAN ERROR"
+    if not report.vulnerability_data:
+        if report.status != "failed":
+            return "INVENTORY ONLY"
+        denied = _denied(report)
+        if not denied:
+            return "INVENTORY ONLY - FAILED"
+        return f"INVENTORY ONLY - FAILED deny list ({denied} package{'s' * (denied > 1)})"
+    counts = report.summary
+    return f"{counts['critical']}C/{counts['high']}H {report.status.upper()}"
+
+
 def _headline(report: ScanReport) -> str:
     if report.status == "error":
         return "SCAN ERROR - not checked"
+    if report.status == "failed" and not report.vulnerability_data:
+        what = "the deny list" if _denied(report) else "the policy"
+        return f"INVENTORY ONLY - FAILED {what}, no vulnerability data"
     if report.status == "failed":
         return "FAILED the policy"
     if not report.vulnerability_data:
         return "INVENTORY ONLY - no vulnerability data"
     return "PASSED with critical/high findings" if _serious(report) else "PASSED"
+
+
+def _denied(report: ScanReport) -> int:
+    """How many findings break the policy as denied packages."""
+    return sum(1 for f in report.violations if f.kind == KIND_DENIED)
 
 
 def _serious(report: ScanReport) -> bool:

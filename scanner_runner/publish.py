@@ -26,11 +26,11 @@ from dispatcher.errors import CacheError, aws_error_text
 from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
 from scanner_runner import integrations
 from scanner_runner.errors import PublishError
-from scanner_runner.notify import message
+from scanner_runner.notify import message, subject_verdict
 from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
 from scanner_runner.scanners.syft import NAME as SYFT
 from scanner_runner.writers import FORMATS, write_all
-from scanner_runner.writers.interface import short_digest
+from scanner_runner.writers.interface import one_line, short_digest
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 EXPORTED_FILE = "exported-variables.env"
@@ -253,16 +253,20 @@ def should_notify(report: ScanReport) -> bool:
 
 
 def subject(report: ScanReport) -> str:
-    """`deployscan: <repo>@<short digest> 2C/5H FAILED`, ASCII, one line, at most 100 chars."""
-    counts = report.summary
-    tail = f" {counts['critical']}C/{counts['high']}H {report.status.upper()}"
-    digest = short_digest(report.image.digest or report.image.image_id) or "unknown"
-    repo = report.image.repository or "image"
-    repo = repo.encode("ascii", "replace").decode().replace("\n", " ")
+    """`deployscan: <repo>@<short digest> 2C/5H FAILED` (no counts for an error or inventory-only
+    scan: see `notify.subject_verdict`), printable ASCII, one line, at most 100 chars."""
+    tail = " " + subject_verdict(report)
+    digest = _ascii(short_digest(report.image.digest or report.image.image_id)) or "unknown"
+    repo = _ascii(report.image.repository) or "image"
     room = _SUBJECT_LIMIT - len("deployscan: ") - len(digest) - 1 - len(tail)
     if len(repo) > room:
         repo = "..." + repo[-(room - 3) :]
     return f"deployscan: {repo}@{digest}{tail}"
+
+
+def _ascii(text: str) -> str:
+    """`text` on one line of printable ASCII (SNS refuses anything else in a subject)."""
+    return "".join(c if " " <= c <= "~" else "?" for c in one_line(text))
 
 
 def exported_variables(report: ScanReport, status: str, report_uri: str) -> str:

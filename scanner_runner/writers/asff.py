@@ -172,9 +172,12 @@ class _LineEncoder:
     def _description(self, finding: Finding) -> str:
         fix = f"fixed in {finding.fixed_version}" if finding.fixed_version else "no fix available"
         cves = ", ".join(finding.cves[:10]) + (" …" if len(finding.cves) > 10 else "")
+        title = (finding.title or finding.id).rstrip()
+        if title and title[-1] not in ".!?…":  # a sentence, not run into "Package …"
+            title += "."
         parts = [
-            finding.title or finding.id,
-            f"Package {finding.package} {finding.installed_version}; {fix}."
+            title,
+            f"Package {finding.package} {finding.installed_version}".rstrip() + f"; {fix}."
             if finding.package
             else "",
             f"CVEs: {cves}." if cves else "",

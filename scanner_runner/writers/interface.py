@@ -75,13 +75,23 @@ def scanner_label(report: ScanReport) -> str:
 
 
 def verdict_word(report: ScanReport) -> str:
-    """PASSED / FAILED / ERROR, plus a qualifier people must not miss."""
+    """PASSED / FAILED / ERROR, plus a qualifier people must not miss; an inventory-only pass
+    is `INVENTORY ONLY`, as the HTML report's badge (nothing was checked, so nothing passed)."""
     word = report.status.upper()
     if report.status == "passed" and not report.vulnerability_data:
-        return "PASSED (inventory only: no vulnerability data)"
+        return "INVENTORY ONLY (no vulnerability data)"
+    if report.status == "failed" and not report.vulnerability_data:
+        return "FAILED (INVENTORY ONLY: no vulnerability data)"
     if report.policy.decision == "audit":
         return "PASSED (AUDIT warning)"
     return word
+
+
+def counts_unknown(report: ScanReport) -> str:
+    """Why the counts by severity mean nothing ("" when they do): zeros would read as clean."""
+    if report.status == "error":
+        return "n/a (scan error)"
+    return "" if report.vulnerability_data else "n/a (no vulnerability data)"
 
 
 @functools.lru_cache(maxsize=65536)

@@ -10,12 +10,21 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from scanner_runner.report import Finding, ScanReport
-from scanner_runner.writers.interface import clean_text, target_rows, verdict_word
+from scanner_runner.writers.interface import (
+    clean_text,
+    counts_unknown,
+    target_rows,
+    verdict_word,
+)
 
 MAX_CASES = 500
 NAME_LIMIT = 1000
 MESSAGE_LIMIT = 5000
 MAX_CVES_IN_NAME = 5
+_INVENTORY_ONLY = (
+    "INVENTORY ONLY: no vulnerability data - the packages were listed and none is denied by the "
+    "deny list, but nothing was checked for vulnerabilities"
+)
 
 
 def render(report: ScanReport) -> str:
@@ -57,7 +66,6 @@ def render(report: ScanReport) -> str:
 
 
 def _properties(report: ScanReport) -> list[tuple[str, str]]:
-    counts = report.summary
     return [
         ("image", report.image.ref),
         ("digest", report.image.digest),
@@ -66,11 +74,16 @@ def _properties(report: ScanReport) -> list[tuple[str, str]]:
         ("scanner_mode", report.scanner.mode),
         ("status", report.status),
         ("policy", f"{report.policy.decision}: {report.policy.reason}"),
-        ("counts", ", ".join(f"{k}={v}" for k, v in counts.items())),
+        ("counts", _counts(report)),
         ("trigger", report.trigger.source),
         ("report_uri", report.report_uri),
         *((label.lower().replace(" ", "_"), value) for label, value in target_rows(report)),
     ]
+
+
+def _counts(report: ScanReport) -> str:
+    """`critical=2, high=1, …`, or n/a (not zeros) when nothing was checked for vulnerabilities."""
+    return counts_unknown(report) or ", ".join(f"{k}={v}" for k, v in report.summary.items())
 
 
 def _verdict_case(report: ScanReport) -> ET.Element:
@@ -82,6 +95,8 @@ def _verdict_case(report: ScanReport) -> ET.Element:
     elif report.status == "failed":
         ET.SubElement(case, "failure", message=message, type="policy").text = message
     else:
+        if not report.vulnerability_data:  # shown SKIPPED, never a green pass; the build passes
+            ET.SubElement(case, "skipped", message=_INVENTORY_ONLY)
         notes = [report.policy.reason, *report.policy.warnings]
         ET.SubElement(case, "system-out").text = clean_text("\n".join(notes), MESSAGE_LIMIT)
     return case

@@ -54,8 +54,11 @@ def render(report: ScanReport) -> str:
         lines.append(f"- Full report: `{_code(report.report_uri)}`")
     findings = [f for f in report.sorted_findings() if not f.ignored]
     if findings:
-        lines += ["", "| Severity | QID | CVEs | Package | Installed | Fixed | Title |"]
-        lines.append("|---|---|---|---|---|---|---|")
+        lines += [
+            "",
+            "| Severity | QID | CVEs | Package | Installed | Fix available | Fixed in | Title |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         lines.extend(_row(f) for f in findings[:MAX_ROWS])
         if len(findings) > MAX_ROWS:
             lines.append(f"\n…and {len(findings) - MAX_ROWS} more in the full report.")
@@ -72,6 +75,7 @@ def _row(finding: Finding) -> str:
         ", ".join(finding.cves[:3]) + (" …" if len(finding.cves) > 3 else ""),
         finding.package,
         finding.installed_version,
+        "yes" if finding.fixed_version else "no",  # the HTML report's wording
         finding.fixed_version or "—",
         finding.title[:120],
     ]

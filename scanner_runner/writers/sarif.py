@@ -7,7 +7,7 @@ from typing import Any
 
 from scanner_runner.jsontext import dumps_layered
 from scanner_runner.report import Finding, ScanReport
-from scanner_runner.writers.interface import target_rows
+from scanner_runner.writers.interface import counts_unknown, target_rows
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -25,6 +25,7 @@ def render(report: ScanReport) -> str:
             index[finding.id] = len(rules)
             rules.append(_rule(finding))
         results.append(_result(report, finding, index[finding.id]))
+    unknown = counts_unknown(report)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -48,7 +49,9 @@ def render(report: ScanReport) -> str:
             "policyDecision": report.policy.decision,
             "policyReason": report.policy.reason,
             "vulnerabilityData": report.vulnerability_data,
-            "summary": report.summary,
+            # null, not zeros, when nothing was checked: zeros would read as a clean scan
+            "summary": None if unknown else report.summary,
+            **({"summaryNote": unknown} if unknown else {}),
             **({"lambda": dict(target_rows(report))} if report.lambda_code else {}),
         },
     }
@@ -118,6 +121,9 @@ def _invocation(report: ScanReport) -> dict[str, Any]:
         invocation["toolExecutionNotifications"] = [
             {"level": "error", "message": {"text": report.error}}
         ]
+    elif not report.vulnerability_data:  # no results must not read as "no vulnerabilities"
+        text = "INVENTORY ONLY: no vulnerability data; nothing was checked for vulnerabilities"
+        invocation["toolExecutionNotifications"] = [{"level": "warning", "message": {"text": text}}]
     return invocation
 
 

@@ -197,6 +197,29 @@ def fixed_report(**changes: Any) -> ScanReport:
     return ScanReport(**values)
 
 
+def denied_inventory_report(**changes: Any) -> ScanReport:
+    """An inventory-only (syft) scan that failed the deny list: one denied package."""
+    from datetime import date
+
+    from scanner_runner.denylist import KIND_DENIED
+    from scanner_runner.policy import Policy, evaluate
+
+    xz = Finding("deny:xz-utils@5.6.0", "critical", "backdoored release (CVE-2024-3094)",
+                 ("CVE-2024-3094",), "xz-utils", "5.6.0", kind=KIND_DENIED)  # fmt: skip
+    findings, decision, status = evaluate(
+        [xz], Policy(), today=date(2026, 3, 1), vulnerability_data=False
+    )
+    values: dict[str, Any] = {
+        "findings": findings,
+        "policy": decision,
+        "status": status,
+        "vulnerability_data": False,
+        "scanner": ScannerInfo("syft", "1.18.1", "inventory-only"),
+        "inventory_packages": 3,
+    }
+    return fixed_report(**(values | changes))
+
+
 def error_policy() -> PolicyResult:
     """The policy block of an error report."""
     return PolicyResult("error", "could not scan: qscanner failed with exit code 17")

@@ -80,6 +80,18 @@ def test_one_finding_per_vulnerability_with_packages_fixes_and_cves() -> None:
     assert items[f"deployscan/{digest}/vulnerability/38004/openssl"]["Severity"]["Label"] == "LOW"
 
 
+def test_the_description_is_sentences() -> None:
+    items = {i["Id"]: i for i in asff.findings(fixed_report(), ACCOUNT, REGION)}
+    digest = fixed_report().image.digest
+    openssl = items[f"deployscan/{digest}/vulnerability/38001/openssl"]["Description"]
+    assert openssl.startswith("Remote code execution in openssl. Package openssl 3.0.11-1~deb12u2;")
+    asked = Finding("7", "low", "Is it fixed? ", (), "", "", kind="secret")
+    (item,) = asff.findings(fixed_report(findings=(asked,)), ACCOUNT, REGION)
+    assert item["Description"].startswith("Is it fixed? Image ")  # no full stop after a "?"
+    secret = next(i for i in items.values() if i["GeneratorId"] == "deployscan/secret")
+    assert "Package /app/config.env:3; no fix available." in secret["Description"]
+
+
 def test_secret_and_denied_package_are_their_own_types() -> None:
     denied = Finding("deny:xz-utils", "critical", "backdoored release", (), "xz-utils", "5.6.0",
                      kind="denied-package")  # fmt: skip

@@ -61,6 +61,7 @@ def test_a_compromised_package_fails_a_syft_scan_in_every_format(
 ) -> None:
     result = scan(tmp_path, env, xz_archive)
     assert result.exit_code == 1, result.output
+    assert result.output.startswith("failed (INVENTORY ONLY, no vulnerability data): ")
     report = load(tmp_path / "report.json")
     assert report.status == "failed" and report.policy.decision == "fail"
     assert not report.vulnerability_data
@@ -79,6 +80,8 @@ def test_a_clean_inventory_is_not_evaluated_and_passes(
 ) -> None:
     result = scan(tmp_path, env, oci_archive)
     assert result.exit_code == 0, result.output
+    verdict = "passed (INVENTORY ONLY, no vulnerability data): archive:app.tar: 3 packages listed;"
+    assert result.output.startswith(verdict), result.output  # not a bare "passed"
     report = load(tmp_path / "report.json")
     assert report.policy.decision == "not-evaluated" and report.findings == ()
 

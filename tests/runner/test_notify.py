@@ -9,7 +9,7 @@ import pytest
 from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.notify import message, where_it_runs
 from scanner_runner.report import TriggerInfo
-from tests.runner.conftest import error_policy, fixed_report
+from tests.runner.conftest import denied_inventory_report, error_policy, fixed_report
 
 URI = "s3://scan-results/reports/123456789012/eu-west-1/shop/api/sha256-0123/20260301T100042Z-b/report.json"
 
@@ -48,6 +48,15 @@ def test_inventory_only_error_and_unknown_places() -> None:
     assert where_it_runs(manual) == "not known (a manual or pipeline scan)"
     lam = fixed_report(trigger=TriggerInfo(resource_arn="arn:aws:lambda:us-east-1:1:function:f"))
     assert where_it_runs(lam) == "Lambda function arn:aws:lambda:us-east-1:1:function:f"
+
+
+def test_a_deny_list_failure_without_vulnerability_data_says_inventory_only() -> None:
+    text = message(denied_inventory_report(), URI)
+    assert text.splitlines()[0] == (
+        "INVENTORY ONLY - FAILED the deny list, no vulnerability data: shop/api@0123456789ab"
+    )
+    assert "Counts: n/a (no vulnerability data)" in text
+    assert "  - CRITICAL CVE-2024-3094 in xz-utils 5.6.0, no fix yet" in text
 
 
 @pytest.mark.parametrize(

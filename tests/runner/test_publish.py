@@ -26,7 +26,7 @@ from scanner_runner.publish import (
     subject,
 )
 from scanner_runner.report import ImageInfo, ScannerInfo, ScanReport, TriggerInfo
-from tests.runner.conftest import error_policy, fixed_report
+from tests.runner.conftest import denied_inventory_report, error_policy, fixed_report
 
 NOW = datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)
 BUCKET, TABLE = "scan-results", "scan-cache"
@@ -289,6 +289,23 @@ def test_subject_is_one_ascii_line_under_100_characters() -> None:
     text = subject(fixed_report(image=ImageInfo(ref="r", repository=long_repo, digest=DIGEST)))
     assert len(text) <= 100 and text.isascii() and "\n" not in text
     assert text.endswith("@0123456789ab 2C/1H FAILED")
+
+
+def test_subject_shows_counts_only_when_there_are_counts() -> None:
+    head = "deployscan: shop/api@0123456789ab "
+    error = fixed_report(status="error", findings=(), policy=error_policy(), error="pull failed")
+    assert subject(error) == head + "SCAN ERROR"
+    inventory = fixed_report(status="passed", findings=(), vulnerability_data=False)
+    assert subject(inventory) == head + "INVENTORY ONLY"
+    assert subject(denied_inventory_report()) == (
+        head + "INVENTORY ONLY - FAILED deny list (1 package)"
+    )
+    hostile = ImageInfo(ref="r", repository="team/" + "y" * 120 + "\x1b[2J\t\u00e9", digest=DIGEST)
+    text = subject(denied_inventory_report(image=hostile))
+    assert len(text) <= 100 and text.endswith(
+        "y[2J ?@0123456789ab INVENTORY ONLY - FAILED deny list (1 package)"
+    )
+    assert all(" " <= c <= "~" for c in text)
 
 
 def test_exported_variables_are_shell_quoted() -> None:

@@ -16,7 +16,7 @@ from scanner_runner.errors import ReportError
 from scanner_runner.report import Finding, ImageInfo, ScanReport, load, save
 from scanner_runner.writers import asff, html, junit, markdown, sarif
 from scanner_runner.writers import json as json_writer
-from tests.runner.conftest import error_policy, fixed_report
+from tests.runner.conftest import denied_inventory_report, error_policy, fixed_report
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -84,7 +84,7 @@ def inventory_report(**changes: Any) -> ScanReport:
     return fixed_report(**values)
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "html"])
+@pytest.mark.parametrize("fmt", ["markdown", "html", "junit"])
 def test_golden_inventory_only_report(fmt: str) -> None:
     check_golden(
         "inventory-" + writers.FORMATS[fmt].filename, writers.render(inventory_report(), fmt)
@@ -175,6 +175,31 @@ def test_inventory_only_is_labelled_everywhere() -> None:
     assert json.loads(sarif.render(report))["runs"][0]["properties"]["vulnerabilityData"] is False
 
 
+def test_junit_never_shows_an_inventory_only_scan_as_a_clean_pass() -> None:
+    def verdict_and_counts(report: ScanReport) -> tuple[ET.Element, str]:
+        root = ET.fromstring(junit.render(report))  # noqa: S314 (our own output)
+        counts = root.find("testsuite/properties/property[@name='counts']")
+        case = root.find("testsuite/testcase")
+        assert counts is not None and case is not None
+        return case, counts.get("value", "")
+
+    case, counts = verdict_and_counts(inventory_report())
+    assert case.get("name") == "Policy verdict: INVENTORY ONLY (no vulnerability data)"
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("INVENTORY ONLY: ")
+    assert case.find("failure") is None and counts == "n/a (no vulnerability data)"
+    # a deny-list match fails it (not skipped), still marked inventory only
+    case, counts = verdict_and_counts(denied_inventory_report())
+    assert case.get("name") == "Policy verdict: FAILED (INVENTORY ONLY: no vulnerability data)"
+    assert case.find("failure") is not None and case.find("skipped") is None
+    assert counts == "n/a (no vulnerability data)"
+    error = fixed_report(status="error", findings=(), policy=error_policy(), error="pull failed")
+    case, counts = verdict_and_counts(error)
+    assert case.find("error") is not None and counts == "n/a (scan error)"
+    case, counts = verdict_and_counts(fixed_report())
+    assert case.find("skipped") is None and counts.startswith("critical=2, high=1,")
+
+
 def test_sarif_structure() -> None:
     log = json.loads(sarif.render(fixed_report()))
     assert log["version"] == "2.1.0"
@@ -189,6 +214,26 @@ def test_sarif_structure() -> None:
     assert [r["ruleId"] for r in suppressed] == ["38005"]
 
 
+def test_sarif_summary_is_null_not_zeros_without_vulnerability_data() -> None:
+    def properties(report: ScanReport) -> dict[str, Any]:
+        return dict(json.loads(sarif.render(report))["runs"][0]["properties"])
+
+    inventory = properties(inventory_report())
+    assert inventory["vulnerabilityData"] is False and inventory["summary"] is None
+    assert inventory["summaryNote"] == "n/a (no vulnerability data)"
+    (invocation,) = json.loads(sarif.render(inventory_report()))["runs"][0]["invocations"]
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "warning" and note["message"]["text"].startswith("INVENTORY ONLY")
+    denied = properties(denied_inventory_report())  # its one critical is a denied package
+    assert denied["summary"] is None and denied["status"] == "failed"
+    error = fixed_report(status="error", findings=(), policy=error_policy(), error="pull failed")
+    assert properties(error)["summary"] is None
+    assert properties(error)["summaryNote"] == "n/a (scan error)"
+    scanned = properties(fixed_report(findings=(), status="passed"))
+    assert scanned["summary"] == dict.fromkeys(("critical", "high", "medium", "low", "info"), 0)
+    assert "summaryNote" not in scanned
+
+
 def test_junit_is_well_formed_despite_control_characters() -> None:
     root = ET.fromstring(junit.render(fixed_report()))  # noqa: S314 (our own output)
     names = [case.get("name") for case in root.iter("testcase")]
@@ -199,8 +244,23 @@ def test_junit_is_well_formed_despite_control_characters() -> None:
 def test_markdown_cells_cannot_break_the_table() -> None:
     text = markdown.render(fixed_report())
     row = next(line for line in text.splitlines() if "38002" in line)
-    assert row.count(" | ") == 6  # seven cells, the title's pipe is escaped
+    assert row.count(" | ") == 7  # eight cells, the title's pipe is escaped
     assert "\\<script\\>" in row
+
+
+def test_markdown_has_a_fix_available_column_and_na_counts_without_data() -> None:
+    lines = markdown.render(fixed_report()).splitlines()
+    head = lines.index(
+        "| Severity | QID | CVEs | Package | Installed | Fix available | Fixed in | Title |"
+    )
+    rows = [line.split(" | ")[:7] for line in lines[head + 2 :] if line.startswith("| ")]
+    assert [(r[1], r[5], r[6]) for r in rows[:2]] == [
+        ("38001", "yes", "3.0.13-1~deb12u1"),  # critical with a fix before critical without
+        ("aws-access-key-id", "no", "—"),
+    ]
+    denied = markdown.render(denied_inventory_report())
+    assert "— FAILED (INVENTORY ONLY: no vulnerability data)" in denied
+    assert "| n/a | n/a | n/a | n/a | n/a |" in denied and "xz-utils | 5.6.0 | no | — |" in denied
 
 
 def test_markdown_carries_no_control_characters_from_scanner_text() -> None:
