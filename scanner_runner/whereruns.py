@@ -15,6 +15,7 @@ from dispatcher.scancache import ScanCacheTable
 from dispatcher.sweep.status import rows
 from scanner_runner import publish as publishing
 from scanner_runner.report import ScanReport
+from scanner_runner.workloads import workload_arns
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ def with_where(
     now: datetime,
     session: Any = None,
 ) -> ScanReport:
-    """`report` with `where` ("runs in 3 services (7 tasks) in 2 accounts, 1 region") when the
-    scan cache is configured and the index knows the digest; else `report` unchanged."""
+    """`report` with `where` ("runs in 3 services (7 tasks) in 2 accounts, 1 region") and the
+    `workloads` (service and function ARNs) when the scan cache is configured and the index
+    knows the digest; else `report` unchanged."""
     digest = report.image.digest
     if not (targets.table and digest):
         return report
@@ -39,4 +41,6 @@ def with_where(
         return report
     found = rows(entries, {})
     text = found[0].where() if found else ""
-    return report.with_(where=text) if text else report
+    changes = {"where": text, "workloads": workload_arns(entries)}
+    changes = {k: v for k, v in changes.items() if v}
+    return report.with_(**changes) if changes else report

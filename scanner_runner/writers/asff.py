@@ -14,6 +14,7 @@ import hashlib
 import json
 from typing import Any
 
+from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.jsontext import encode as _encode
 from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
@@ -123,7 +124,8 @@ class _LineEncoder:
         self.report = report
         self.digest = digest_of(report)
         self.target = _target_sentence(report)
-        common = _report_fields(report)
+        resources = image_resources(report)
+        common = _report_fields(report, _unlisted(report, resources))
         self.common_fields = ", " + _encode(common)[1:-1] if common else ""
         when = report.finished_at
         shared: dict[str, Any] = {
@@ -135,23 +137,14 @@ class _LineEncoder:
             "CreatedAt": when,
             "UpdatedAt": when,
             "RecordState": "ACTIVE",
-            "SourceUrl": report.report_uri.removesuffix("report.json") + "report.html"
-            if report.report_uri
-            else "",
-            "Resources": image_resources(report),
+            "SourceUrl": s3_object_url(_html_uri(report.report_uri), region),
+            "Resources": resources,
         }
         self.shared = _encode({k: v for k, v in shared.items() if v != ""})[1:]
 
     def __call__(self, key: str, finding: Finding) -> str:
         kind = _kind(finding)
         head: dict[str, Any] = {
-            "Id": key,
-            "GeneratorId": GENERATOR_PREFIX + kind,
-            "Types": [TYPES[kind]],
-            "Severity": {
-                "Label": LABELS.get(finding.severity, "INFORMATIONAL"),
-                "Original": finding.severity,
-            },
             "Title": bounded(_title(self.report, finding), MAX_TITLE),
             "Description": bounded(self._description(finding), MAX_DESCRIPTION),
         }
@@ -165,7 +158,8 @@ class _LineEncoder:
         }
         vulnerabilities = _vulnerabilities(finding) if kind == KIND_VULNERABILITY else ""
         return (
-            f"{_encode(head)[:-1]}{vulnerabilities}, "
+            f'{{"Id": {_encode(key)}, {_classified(kind, finding.severity)}, '
+            f"{_encode(head)[1:-1]}{vulnerabilities}, "
             f'"ProductFields": {_encode(fields)[:-1]}{self.common_fields}}}, {self.shared}'
         )
 
@@ -182,6 +176,19 @@ class _LineEncoder:
             "Breaks the deployscan policy." if finding.violation else "",
         ]
         return " ".join(p for p in parts if p)
+
+
+@functools.lru_cache(maxsize=256)
+def _classified(kind: str, severity: str) -> str:
+    """`"GeneratorId": …, "Types": …, "Severity": …, "FindingProviderFields": …`: Types and
+    Severity at the top level (customers may change those) and, as the documentation asks of a
+    provider, in FindingProviderFields (only the provider may change those)."""
+    fields = {
+        "Types": [TYPES[kind]],
+        "Severity": {"Label": LABELS.get(severity, "INFORMATIONAL"), "Original": severity},
+    }
+    head = {"GeneratorId": GENERATOR_PREFIX + kind, **fields, "FindingProviderFields": fields}
+    return _encode(head)[1:-1]
 
 
 def _vulnerabilities(finding: Finding) -> str:
@@ -222,7 +229,17 @@ def _package(name: str, version: str, fixed: str, layer: str) -> str:
     return f', "VulnerablePackages": [{_encode(package)}]' if package else ""
 
 
-def _report_fields(report: ScanReport) -> dict[str, str]:
+def _unlisted(report: ScanReport, resources: list[dict[str, Any]]) -> int:
+    """How many of the workloads the index knows `resources` leave out (past the 32 allowed)."""
+    return len(set(report.workloads) - {r["Id"] for r in resources})
+
+
+def _html_uri(report_uri: str) -> str:
+    """`s3://…/report.html` beside `s3://…/report.json` ("" when the report was not uploaded)."""
+    return report_uri.removesuffix("report.json") + "report.html" if report_uri else ""
+
+
+def _report_fields(report: ScanReport, unlisted: int) -> dict[str, str]:
     code = report.lambda_code
     fields = {
         "deployscan/Image": report.image.ref if code is None else "",
@@ -234,6 +251,7 @@ def _report_fields(report: ScanReport) -> dict[str, str]:
         "deployscan/BuildId": report.build_id,
         "deployscan/ReportUri": report.report_uri,
         "deployscan/WhereItRuns": report.where,  # the sweep's in-use index, when it knows
+        "deployscan/WorkloadsNotListed": str(unlisted) if unlisted else "",
     }
     return {k: _text(v, MAX_FIELD_VALUE) for k, v in fields.items() if v.strip()}
 

@@ -12,6 +12,7 @@ from scanner_runner.report import LambdaInfo, ScanReport
 from scanner_runner.writers.interface import clean_text, one_line
 
 MAX_ID = 512  # the botocore `securityhub` model's limit on an Id
+MAX_RESOURCES = 32  # the model's ResourceList: "Maximum number of 32 items"
 _ECR_HOST = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
@@ -30,14 +31,31 @@ def digest_of(report: ScanReport) -> str:
 
 
 def image_resources(report: ScanReport) -> list[dict[str, Any]]:
-    """The image (ECR image or container) and the workload it runs as, when known; zip code:
-    the function or layer version itself."""
+    """The image (ECR image or container) and the workload the trigger names, when known; zip
+    code: the function or layer version itself. Then each workload the in-use index knows
+    (`report.workloads`) not listed yet, up to MAX_RESOURCES in all."""
     if report.lambda_code is not None:
-        return [code_resource(report.lambda_code)]
+        resources = [code_resource(report.lambda_code)]
+    else:
+        resources = [_image_resource(report)]
+        workload = _workload(report.trigger.resource_arn)
+        if workload:
+            resources.append(workload)
+    listed = {r["Id"] for r in resources}
+    for arn in report.workloads:
+        if len(resources) >= MAX_RESOURCES:
+            break
+        workload = _workload(arn)
+        if workload and workload["Id"] not in listed:
+            listed.add(workload["Id"])
+            resources.append(workload)
+    return resources
+
+
+def _image_resource(report: ScanReport) -> dict[str, Any]:
     image = report.image
     digest = digest_of(report)
     ecr = _ECR_HOST.match(image.registry)
-    resources: list[dict[str, Any]] = []
     if ecr and image.repository:
         region = ecr["region"]
         details: dict[str, Any] = {
@@ -51,30 +69,21 @@ def image_resources(report: ScanReport) -> list[dict[str, Any]]:
         if arch:
             details["Architecture"] = arch
         arn = f"arn:{partition(region)}:ecr:{region}:{ecr['account']}"
-        resources.append(
-            {
-                "Type": "AwsEcrContainerImage",
-                "Id": f"{arn}:repository/{image.repository}/{digest}",
-                "Partition": partition(region),
-                "Region": region,
-                "Details": {"AwsEcrContainerImage": details},
-            }
-        )
-    else:
-        name = f"{image.registry}/{image.repository}" if image.repository else image.ref
-        container = {"Name": text(name, 1024), "ImageName": text(image.ref, 1024)}
-        container["ImageId"] = digest
-        resources.append(
-            {
-                "Type": "Container",
-                "Id": text(f"{name}@{digest}", MAX_ID),
-                "Details": {"Container": container},
-            }
-        )
-    workload = _workload(report.trigger.resource_arn)
-    if workload:
-        resources.append(workload)
-    return resources
+        return {
+            "Type": "AwsEcrContainerImage",
+            "Id": f"{arn}:repository/{image.repository}/{digest}",
+            "Partition": partition(region),
+            "Region": region,
+            "Details": {"AwsEcrContainerImage": details},
+        }
+    name = f"{image.registry}/{image.repository}" if image.repository else image.ref
+    container = {"Name": text(name, 1024), "ImageName": text(image.ref, 1024)}
+    container["ImageId"] = digest
+    return {
+        "Type": "Container",
+        "Id": text(f"{name}@{digest}", MAX_ID),
+        "Details": {"Container": container},
+    }
 
 
 def code_resource(code: LambdaInfo) -> dict[str, Any]:
@@ -117,6 +126,11 @@ def _workload(arn: str) -> dict[str, Any] | None:
         resource["Region"] = parts[3]
     if kind == "AwsLambdaFunction" and len(parts) >= 7 and parts[6]:
         resource["Details"] = {"AwsLambdaFunction": {"FunctionName": parts[6]}}
+    path = parts[5].split("/")  # service/<cluster>/<name> (an older ARN: service/<name>)
+    if kind == "AwsEcsService" and len(path) == 3 and path[1] and path[2]:
+        cluster = f"{':'.join(parts[:5])}:cluster/{path[1]}"
+        service = {"Cluster": cluster[:MAX_ID], "ServiceName": path[2][:255]}
+        resource["Details"] = {"AwsEcsService": service}
     return resource
 
 

@@ -14,6 +14,7 @@ from dispatcher.scanitems import InUseEntry, Place, UnitState
 from scanner_runner import publish
 from scanner_runner.report import ScanReport, load, save
 from scanner_runner.whereruns import with_where
+from scanner_runner.writers import asff
 from scanner_runner.writers.markdown import render as markdown
 from tests.runner.conftest import fixed_report
 
@@ -51,8 +52,42 @@ def test_the_report_and_its_notification_say_where_the_digest_runs(
     assert found.where == "runs in 3 services (7 tasks) in 2 accounts, 1 region"
     assert "Runs now: runs in 3 services (7 tasks) in 2 accounts" in publish.message(found, "")
     assert "- Where it runs: runs in 3 services" in markdown(found)
+    assert found.workloads == (
+        "arn:aws:ecs:eu-west-1:123456789012:service/prod/api",
+        "arn:aws:ecs:eu-west-1:123456789012:service/prod/api-canary",
+        "arn:aws:ecs:eu-west-1:210987654321:service/prod/api",
+    )
     save(found, tmp_path / "report.json")
     assert load(tmp_path / "report.json").where == found.where
+    assert load(tmp_path / "report.json").workloads == found.workloads
+
+
+def test_the_workloads_are_services_and_functions_by_arn(table: Any, tmp_path: Path) -> None:
+    report = fixed_report()
+    digest = report.image.digest
+    _runs(table, digest, "123456789012", (
+        Place("ecs", "prod/service:api", 2),
+        Place("ecs", "batch/family:nightly", 1),  # a standalone task: no lasting ARN
+        Place("lambda", "thumbs"),
+        Place("lambda", "arn:aws:lambda:eu-west-1:123456789012:function:resize"),
+        Place("lambda", "bad name; rm -rf"),
+    ))  # fmt: skip
+    found = with_where(report, publish.Targets(table=TABLE), publish.Clients(dynamodb=table), NOW)
+    assert found.workloads == (
+        "arn:aws:ecs:eu-west-1:123456789012:service/prod/api",
+        "arn:aws:lambda:eu-west-1:123456789012:function:resize",
+        "arn:aws:lambda:eu-west-1:123456789012:function:thumbs",
+    )
+    assert asff.findings(found, "123456789012", "eu-west-1")[0]["Resources"][2:] == [
+        {"Type": "AwsEcsService", "Id": found.workloads[0], "Partition": "aws",
+         "Region": "eu-west-1", "Details": {"AwsEcsService": {
+             "Cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", "ServiceName": "api"}}},
+        {"Type": "AwsLambdaFunction", "Id": found.workloads[1], "Partition": "aws",
+         "Region": "eu-west-1", "Details": {"AwsLambdaFunction": {"FunctionName": "resize"}}},
+        {"Type": "AwsLambdaFunction", "Id": found.workloads[2], "Partition": "aws",
+         "Region": "eu-west-1", "Details": {"AwsLambdaFunction": {"FunctionName": "thumbs"}}},
+    ]  # fmt: skip
+    assert "workloads" not in fixed_report().to_dict()  # absent unless known
 
 
 def test_nothing_is_said_when_the_index_does_not_know_the_digest(table: Any) -> None:
