@@ -66,26 +66,37 @@ def render(report: ScanReport) -> str:
 
 def findings(report: ScanReport, account: str, region: str) -> list[dict[str, Any]]:
     """ASFF findings of the report for Security Hub in `account`/`region` (none for an error):
-    parsed from the very lines `render` writes, so what is imported is what the file says."""
+    parsed from the very text `render` writes, so what is imported is what the file says."""
+    heads, shared = _parts(report, account, region)
+    if not heads:
+        return []
+    # The tail every line ends with (times, resources …) is parsed once; its values are shared.
+    tail = json.loads("{" + shared)
     with bulk_objects():
-        return [json.loads(line) for line in finding_lines(report, account, region)]
+        return [json.loads(head + "}") | tail for head in heads]
 
 
 def finding_lines(report: ScanReport, account: str, region: str) -> list[str]:
     """One JSON object per reported finding, each on one line (none for an error report)."""
+    heads, shared = _parts(report, account, region)
+    return [f"{head}, {shared}" for head in heads]
+
+
+def _parts(report: ScanReport, account: str, region: str) -> tuple[list[str], str]:
+    """Each finding's own members (an open JSON object) and the closing members all share."""
     if report.status == STATUS_ERROR:
-        return []
+        return [], ""
     encode = _LineEncoder(report, account, region)
     seen: set[str] = set()
-    lines = []
+    heads = []
     for finding in report.sorted_findings():
         if finding.ignored:
             continue
         key = finding_id(encode.digest, finding)
         if key not in seen:  # the same id twice would be one finding anyway
             seen.add(key)
-            lines.append(encode(key, finding))
-    return lines
+            heads.append(encode(key, finding))
+    return heads, encode.shared
 
 
 def product_arn(account: str, region: str) -> str:
@@ -143,6 +154,7 @@ class _LineEncoder:
         self.shared = _encode({k: v for k, v in shared.items() if v != ""})[1:]
 
     def __call__(self, key: str, finding: Finding) -> str:
+        """The finding's own members, the object left open for `shared` to close."""
         kind = _kind(finding)
         head: dict[str, Any] = {
             "Title": bounded(_title(self.report, finding), MAX_TITLE),
@@ -160,7 +172,7 @@ class _LineEncoder:
         return (
             f'{{"Id": {_encode(key)}, {_classified(kind, finding.severity)}, '
             f"{_encode(head)[1:-1]}{vulnerabilities}, "
-            f'"ProductFields": {_encode(fields)[:-1]}{self.common_fields}}}, {self.shared}'
+            f'"ProductFields": {_encode(fields)[:-1]}{self.common_fields}}}'
         )
 
     def _description(self, finding: Finding) -> str:

@@ -126,11 +126,6 @@ def _workload(arn: str) -> dict[str, Any] | None:
         resource["Region"] = parts[3]
     if kind == "AwsLambdaFunction" and len(parts) >= 7 and parts[6]:
         resource["Details"] = {"AwsLambdaFunction": {"FunctionName": parts[6]}}
-    path = parts[5].split("/")  # service/<cluster>/<name> (an older ARN: service/<name>)
-    if kind == "AwsEcsService" and len(path) == 3 and path[1] and path[2]:
-        cluster = f"{':'.join(parts[:5])}:cluster/{path[1]}"
-        service = {"Cluster": cluster[:MAX_ID], "ServiceName": path[2][:255]}
-        resource["Details"] = {"AwsEcsService": service}
     return resource
 
 

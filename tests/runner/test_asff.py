@@ -225,12 +225,6 @@ def test_workloads_the_index_knows_are_resources_once_and_at_most_32() -> None:
         ("AwsEcsService", service),  # the trigger's, listed once
         ("AwsLambdaFunction", function),
     ]
-    assert resources[1]["Details"] == {
-        "AwsEcsService": {
-            "Cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
-            "ServiceName": "api",
-        }
-    }
     assert resources[2]["Details"] == {"AwsLambdaFunction": {"FunctionName": "thumbs"}}
     assert all("deployscan/WorkloadsNotListed" not in i["ProductFields"] for i in items)
 
@@ -247,11 +241,11 @@ def test_zip_code_lists_the_functions_the_index_knows_besides_its_own() -> None:
     from tests.runner.test_asff_zip import zip_report
 
     report = zip_report()
-    other = "arn:aws:lambda:eu-west-1:111122223333:function:orders-copy"
-    items = asff.findings(report.with_(workloads=(report.lambda_code.arn, other)), ACCOUNT, REGION)
+    assert report.lambda_code is not None
+    own, other = report.lambda_code.arn, "arn:aws:lambda:eu-west-1:111122223333:function:copy"
+    items = asff.findings(report.with_(workloads=(own, other)), ACCOUNT, REGION)
     assert_valid(items)
-    ids = [r["Id"] for r in items[0]["Resources"]]
-    assert ids == [report.lambda_code.arn, other]
+    assert [r["Id"] for r in items[0]["Resources"]] == [own, other]
 
 
 def test_every_finding_has_provider_fields_for_severity_and_types() -> None:

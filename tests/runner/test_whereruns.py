@@ -80,8 +80,7 @@ def test_the_workloads_are_services_and_functions_by_arn(table: Any, tmp_path: P
     )
     assert asff.findings(found, "123456789012", "eu-west-1")[0]["Resources"][2:] == [
         {"Type": "AwsEcsService", "Id": found.workloads[0], "Partition": "aws",
-         "Region": "eu-west-1", "Details": {"AwsEcsService": {
-             "Cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", "ServiceName": "api"}}},
+         "Region": "eu-west-1"},
         {"Type": "AwsLambdaFunction", "Id": found.workloads[1], "Partition": "aws",
          "Region": "eu-west-1", "Details": {"AwsLambdaFunction": {"FunctionName": "resize"}}},
         {"Type": "AwsLambdaFunction", "Id": found.workloads[2], "Partition": "aws",
