@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatcher.errors import DeployscanError
-from dispatcher.scancache import ScanCacheTable
+from dispatcher.scancache import CODE_KEY_PREFIX, ScanCacheTable
 from dispatcher.sweep.status import rows
 from scanner_runner import publish as publishing
 from scanner_runner.report import ScanReport
@@ -33,9 +33,11 @@ def with_where(
     digest = report.image.digest
     if not (targets.table and digest):
         return report
+    # Zip code is indexed under its code key (`code#sha256:<hex>`), an image under its digest.
+    indexed = CODE_KEY_PREFIX + digest if report.lambda_code is not None else digest
     try:
         client = (clients or publishing.make_clients(targets, session)).dynamodb
-        entries = ScanCacheTable(client, targets.table).in_use(now.timestamp(), digest)
+        entries = ScanCacheTable(client, targets.table).in_use(now.timestamp(), indexed)
     except DeployscanError as exc:
         log.warning("where %s runs is unknown: %s", digest, exc)
         return report

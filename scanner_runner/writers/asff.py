@@ -24,6 +24,7 @@ from scanner_runner.writers.asffresources import (
     digest_of,
     image_resources,
     partition,
+    resources_of,
 )
 from scanner_runner.writers.asffresources import text as _text
 from scanner_runner.writers.interface import bulk_objects, cve_url
@@ -135,8 +136,8 @@ class _LineEncoder:
         self.report = report
         self.digest = digest_of(report)
         self.target = _target_sentence(report)
-        resources = image_resources(report)
-        common = _report_fields(report, _unlisted(report, resources))
+        resources, left_out = resources_of(report)
+        common = _report_fields(report, left_out)
         self.common_fields = ", " + _encode(common)[1:-1] if common else ""
         when = report.finished_at
         shared: dict[str, Any] = {
@@ -241,17 +242,12 @@ def _package(name: str, version: str, fixed: str, layer: str) -> str:
     return f', "VulnerablePackages": [{_encode(package)}]' if package else ""
 
 
-def _unlisted(report: ScanReport, resources: list[dict[str, Any]]) -> int:
-    """How many of the workloads the index knows `resources` leave out (past the 32 allowed)."""
-    return len(set(report.workloads) - {r["Id"] for r in resources})
-
-
 def _html_uri(report_uri: str) -> str:
     """`s3://…/report.html` beside `s3://…/report.json` ("" when the report was not uploaded)."""
     return report_uri.removesuffix("report.json") + "report.html" if report_uri else ""
 
 
-def _report_fields(report: ScanReport, unlisted: int) -> dict[str, str]:
+def _report_fields(report: ScanReport, left_out: int) -> dict[str, str]:
     code = report.lambda_code
     fields = {
         "deployscan/Image": report.image.ref if code is None else "",
@@ -263,7 +259,7 @@ def _report_fields(report: ScanReport, unlisted: int) -> dict[str, str]:
         "deployscan/BuildId": report.build_id,
         "deployscan/ReportUri": report.report_uri,
         "deployscan/WhereItRuns": report.where,  # the sweep's in-use index, when it knows
-        "deployscan/WorkloadsNotListed": str(unlisted) if unlisted else "",
+        "deployscan/WorkloadsNotListed": str(left_out) if left_out else "",
     }
     return {k: _text(v, MAX_FIELD_VALUE) for k, v in fields.items() if v.strip()}
 

@@ -32,8 +32,14 @@ def digest_of(report: ScanReport) -> str:
 
 def image_resources(report: ScanReport) -> list[dict[str, Any]]:
     """The image (ECR image or container) and the workload the trigger names, when known; zip
-    code: the function or layer version itself. Then each workload the in-use index knows
-    (`report.workloads`) not listed yet, up to MAX_RESOURCES in all."""
+    code: the function or layer version itself. Then the workloads the in-use index knows."""
+    return resources_of(report)[0]
+
+
+def resources_of(report: ScanReport) -> tuple[list[dict[str, Any]], int]:
+    """`image_resources` and how many of the index's workloads (`report.workloads`) the limit of
+    MAX_RESOURCES left out. A workload already listed (the trigger's, or the scanned function:
+    the same function with or without a version) is not listed again."""
     if report.lambda_code is not None:
         resources = [code_resource(report.lambda_code)]
     else:
@@ -41,15 +47,24 @@ def image_resources(report: ScanReport) -> list[dict[str, Any]]:
         workload = _workload(report.trigger.resource_arn)
         if workload:
             resources.append(workload)
-    listed = {r["Id"] for r in resources}
+    listed = {_unqualified(r) for r in resources}
+    left_out = 0
     for arn in report.workloads:
-        if len(resources) >= MAX_RESOURCES:
-            break
         workload = _workload(arn)
-        if workload and workload["Id"] not in listed:
-            listed.add(workload["Id"])
+        if workload is None or _unqualified(workload) in listed:
+            continue
+        if len(resources) < MAX_RESOURCES:
+            listed.add(_unqualified(workload))
             resources.append(workload)
-    return resources
+        else:
+            left_out += 1
+    return resources, left_out
+
+
+def _unqualified(resource: dict[str, Any]) -> str:
+    """A resource's Id, a function's without its version or alias (`…:function:<name>`)."""
+    arn = str(resource["Id"])
+    return ":".join(arn.split(":")[:7]) if resource["Type"] == "AwsLambdaFunction" else arn
 
 
 def _image_resource(report: ScanReport) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from dispatcher.scancache import CODE_KEY_PREFIX
 from dispatcher.scancache.inusewrites import SweepCacheTable
 from dispatcher.scanitems import InUseEntry, Place, UnitState
 from scanner_runner import publish
@@ -17,6 +18,7 @@ from scanner_runner.whereruns import with_where
 from scanner_runner.writers import asff
 from scanner_runner.writers.markdown import render as markdown
 from tests.runner.conftest import fixed_report
+from tests.runner.test_asff_zip import zip_report
 
 TABLE = "deployscan-scan-cache"
 NOW = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
@@ -87,6 +89,19 @@ def test_the_workloads_are_services_and_functions_by_arn(table: Any, tmp_path: P
          "Region": "eu-west-1", "Details": {"AwsLambdaFunction": {"FunctionName": "thumbs"}}},
     ]  # fmt: skip
     assert "workloads" not in fixed_report().to_dict()  # absent unless known
+
+
+def test_zip_code_is_found_under_its_code_key(table: Any) -> None:
+    report = zip_report()  # orders:7 in 111122223333
+    _runs(table, CODE_KEY_PREFIX + report.image.digest, "111122223333",
+          (Place("lambda", "orders"), Place("lambda", "orders-eu")))  # fmt: skip
+    found = with_where(report, publish.Targets(table=TABLE), publish.Clients(dynamodb=table), NOW)
+    assert found.where == "runs in 2 functions in 1 account, 1 region"
+    function = "arn:aws:lambda:eu-west-1:111122223333:function:orders"
+    assert found.workloads == (function, f"{function}-eu")
+    resources = asff.findings(found, "111122223333", "eu-west-1")[0]["Resources"]
+    # the scanned function (version 7) is listed once, the other function after it
+    assert [r["Id"] for r in resources] == [f"{function}:7", f"{function}-eu"]
 
 
 def test_nothing_is_said_when_the_index_does_not_know_the_digest(table: Any) -> None:
