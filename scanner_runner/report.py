@@ -144,6 +144,7 @@ class ScanReport:
     lambda_code: LambdaInfo | None = None  # "lambda" in report.json: set for zip code
     schema_version: int = SCHEMA_VERSION
     where: str = ""  # where the digest runs, from the sweep's in-use index ("" when unknown)
+    workloads: tuple[str, ...] = ()  # ARNs of the ECS services / functions the index knows
 
     @property
     def summary(self) -> dict[str, int]:
@@ -181,6 +182,7 @@ class ScanReport:
             "image": asdict(self.image),
             "trigger": asdict(self.trigger),
             **({"where": self.where} if self.where else {}),  # optional: only when known
+            **({"workloads": list(self.workloads)} if self.workloads else {}),
             "scanner": asdict(self.scanner),
             "started_at": self.started_at,
             "finished_at": self.finished_at,

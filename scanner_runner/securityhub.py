@@ -4,7 +4,8 @@ How the previous set is known: `GetFindings` for this account's default product 
 `deployscan/<digest>/` and `RecordState` ACTIVE (re-checked on our side, so an endpoint that
 ignores a filter cannot make us archive a finding of another digest). Of those, each finding of a
 kind this scan covered (see `asff.covered_kinds`) whose `Id` it did not produce is re-imported
-with `RecordState` ARCHIVED. An error report archives nothing.
+with `RecordState` ARCHIVED. An error report archives nothing. A finding produced again keeps
+the previous `FirstObservedAt` and `CreatedAt` (when deployscan first saw it).
 
 `BatchImportFindings` takes at most 100 findings and 6 MB per call; a throttled or failed call is
 retried with backoff, and so are findings in `FailedFindings` that may succeed later. What still
@@ -38,7 +39,9 @@ RETRYABLE = frozenset(
 _ARCHIVE_KEYS = (
     "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt",
     "Severity", "Title", "Description", "Resources", "Vulnerabilities", "ProductFields",
+    "FirstObservedAt", "LastObservedAt", "FindingProviderFields", "SourceUrl", "Remediation",
 )  # fmt: skip
+_FIRST_SEEN_KEYS = ("FirstObservedAt", "CreatedAt")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ def publish_findings(
         return HubResult(warnings=(f"Security Hub is not enabled, findings not imported: {exc}",))
     except (ClientError, BotoCoreError) as exc:
         return HubResult(warnings=(f"Security Hub GetFindings failed: {aws_error_text(exc)}",))
+    current = carry_first_seen(previous, current)
     stale = archived_copies(previous, current, asff.covered_kinds(report), now)
     imported = BatchImporter(client, sleep).run(current + stale)
     warnings = list(imported.warnings)
@@ -119,6 +123,20 @@ def previous_findings(
         if not token:
             return found
         request["NextToken"] = token
+
+
+def carry_first_seen(
+    previous: list[dict[str, Any]], current: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`current` with the `FirstObservedAt` and `CreatedAt` of the previous finding of the same
+    `Id`: they say when deployscan first saw it, not when it last looked."""
+    before = {f["Id"]: f for f in previous}
+    out = []
+    for finding in current:
+        earlier = before.get(finding["Id"], {})
+        kept = {k: earlier[k] for k in _FIRST_SEEN_KEYS if isinstance(earlier.get(k), str)}
+        out.append(finding | {k: v for k, v in kept.items() if v.strip()})
+    return out
 
 
 def archived_copies(

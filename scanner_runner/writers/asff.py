@@ -14,6 +14,7 @@ import hashlib
 import json
 from typing import Any
 
+from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.jsontext import encode as _encode
 from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
@@ -23,6 +24,7 @@ from scanner_runner.writers.asffresources import (
     digest_of,
     image_resources,
     partition,
+    resources_of,
 )
 from scanner_runner.writers.asffresources import text as _text
 from scanner_runner.writers.interface import bulk_objects, cve_url
@@ -65,26 +67,37 @@ def render(report: ScanReport) -> str:
 
 def findings(report: ScanReport, account: str, region: str) -> list[dict[str, Any]]:
     """ASFF findings of the report for Security Hub in `account`/`region` (none for an error):
-    parsed from the very lines `render` writes, so what is imported is what the file says."""
+    parsed from the very text `render` writes, so what is imported is what the file says."""
+    heads, shared = _parts(report, account, region)
+    if not heads:
+        return []
+    # The tail every line ends with (times, resources …) is parsed once; its values are shared.
+    tail = json.loads("{" + shared)
     with bulk_objects():
-        return [json.loads(line) for line in finding_lines(report, account, region)]
+        return [json.loads(head + "}") | tail for head in heads]
 
 
 def finding_lines(report: ScanReport, account: str, region: str) -> list[str]:
     """One JSON object per reported finding, each on one line (none for an error report)."""
+    heads, shared = _parts(report, account, region)
+    return [f"{head}, {shared}" for head in heads]
+
+
+def _parts(report: ScanReport, account: str, region: str) -> tuple[list[str], str]:
+    """Each finding's own members (an open JSON object) and the closing members all share."""
     if report.status == STATUS_ERROR:
-        return []
+        return [], ""
     encode = _LineEncoder(report, account, region)
     seen: set[str] = set()
-    lines = []
+    heads = []
     for finding in report.sorted_findings():
         if finding.ignored:
             continue
         key = finding_id(encode.digest, finding)
         if key not in seen:  # the same id twice would be one finding anyway
             seen.add(key)
-            lines.append(encode(key, finding))
-    return lines
+            heads.append(encode(key, finding))
+    return heads, encode.shared
 
 
 def product_arn(account: str, region: str) -> str:
@@ -123,7 +136,8 @@ class _LineEncoder:
         self.report = report
         self.digest = digest_of(report)
         self.target = _target_sentence(report)
-        common = _report_fields(report)
+        resources, left_out = resources_of(report)
+        common = _report_fields(report, left_out)
         self.common_fields = ", " + _encode(common)[1:-1] if common else ""
         when = report.finished_at
         shared: dict[str, Any] = {
@@ -135,23 +149,15 @@ class _LineEncoder:
             "CreatedAt": when,
             "UpdatedAt": when,
             "RecordState": "ACTIVE",
-            "SourceUrl": report.report_uri.removesuffix("report.json") + "report.html"
-            if report.report_uri
-            else "",
-            "Resources": image_resources(report),
+            "SourceUrl": s3_object_url(_html_uri(report.report_uri), region),
+            "Resources": resources,
         }
         self.shared = _encode({k: v for k, v in shared.items() if v != ""})[1:]
 
     def __call__(self, key: str, finding: Finding) -> str:
+        """The finding's own members, the object left open for `shared` to close."""
         kind = _kind(finding)
         head: dict[str, Any] = {
-            "Id": key,
-            "GeneratorId": GENERATOR_PREFIX + kind,
-            "Types": [TYPES[kind]],
-            "Severity": {
-                "Label": LABELS.get(finding.severity, "INFORMATIONAL"),
-                "Original": finding.severity,
-            },
             "Title": bounded(_title(self.report, finding), MAX_TITLE),
             "Description": bounded(self._description(finding), MAX_DESCRIPTION),
         }
@@ -165,8 +171,9 @@ class _LineEncoder:
         }
         vulnerabilities = _vulnerabilities(finding) if kind == KIND_VULNERABILITY else ""
         return (
-            f"{_encode(head)[:-1]}{vulnerabilities}, "
-            f'"ProductFields": {_encode(fields)[:-1]}{self.common_fields}}}, {self.shared}'
+            f'{{"Id": {_encode(key)}, {_classified(kind, finding.severity)}, '
+            f"{_encode(head)[1:-1]}{vulnerabilities}, "
+            f'"ProductFields": {_encode(fields)[:-1]}{self.common_fields}}}'
         )
 
     def _description(self, finding: Finding) -> str:
@@ -185,6 +192,19 @@ class _LineEncoder:
             "Breaks the deployscan policy." if finding.violation else "",
         ]
         return " ".join(p for p in parts if p)
+
+
+@functools.lru_cache(maxsize=256)
+def _classified(kind: str, severity: str) -> str:
+    """`"GeneratorId": …, "Types": …, "Severity": …, "FindingProviderFields": …`: Types and
+    Severity at the top level (customers may change those) and, as the documentation asks of a
+    provider, in FindingProviderFields (only the provider may change those)."""
+    fields = {
+        "Types": [TYPES[kind]],
+        "Severity": {"Label": LABELS.get(severity, "INFORMATIONAL"), "Original": severity},
+    }
+    head = {"GeneratorId": GENERATOR_PREFIX + kind, **fields, "FindingProviderFields": fields}
+    return _encode(head)[1:-1]
 
 
 def _vulnerabilities(finding: Finding) -> str:
@@ -225,7 +245,12 @@ def _package(name: str, version: str, fixed: str, layer: str) -> str:
     return f', "VulnerablePackages": [{_encode(package)}]' if package else ""
 
 
-def _report_fields(report: ScanReport) -> dict[str, str]:
+def _html_uri(report_uri: str) -> str:
+    """`s3://…/report.html` beside `s3://…/report.json` ("" when the report was not uploaded)."""
+    return report_uri.removesuffix("report.json") + "report.html" if report_uri else ""
+
+
+def _report_fields(report: ScanReport, left_out: int) -> dict[str, str]:
     code = report.lambda_code
     fields = {
         "deployscan/Image": report.image.ref if code is None else "",
@@ -237,6 +262,7 @@ def _report_fields(report: ScanReport) -> dict[str, str]:
         "deployscan/BuildId": report.build_id,
         "deployscan/ReportUri": report.report_uri,
         "deployscan/WhereItRuns": report.where,  # the sweep's in-use index, when it knows
+        "deployscan/WorkloadsNotListed": str(left_out) if left_out else "",
     }
     return {k: _text(v, MAX_FIELD_VALUE) for k, v in fields.items() if v.strip()}
 

@@ -12,6 +12,7 @@ from scanner_runner.report import LambdaInfo, ScanReport
 from scanner_runner.writers.interface import clean_text, one_line
 
 MAX_ID = 512  # the botocore `securityhub` model's limit on an Id
+MAX_RESOURCES = 32  # the model's ResourceList: "Maximum number of 32 items"
 _ECR_HOST = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
@@ -30,14 +31,46 @@ def digest_of(report: ScanReport) -> str:
 
 
 def image_resources(report: ScanReport) -> list[dict[str, Any]]:
-    """The image (ECR image or container) and the workload it runs as, when known; zip code:
-    the function or layer version itself."""
+    """The image (ECR image or container) and the workload the trigger names, when known; zip
+    code: the function or layer version itself. Then the workloads the in-use index knows."""
+    return resources_of(report)[0]
+
+
+def resources_of(report: ScanReport) -> tuple[list[dict[str, Any]], int]:
+    """`image_resources` and how many of the index's workloads (`report.workloads`) the limit of
+    MAX_RESOURCES left out. A workload already listed (the trigger's, or the scanned function:
+    the same function with or without a version) is not listed again."""
     if report.lambda_code is not None:
-        return [code_resource(report.lambda_code)]
+        resources = [code_resource(report.lambda_code)]
+    else:
+        resources = [_image_resource(report)]
+        workload = _workload(report.trigger.resource_arn)
+        if workload:
+            resources.append(workload)
+    listed = {_unqualified(r) for r in resources}
+    left_out = 0
+    for arn in report.workloads:
+        workload = _workload(arn)
+        if workload is None or _unqualified(workload) in listed:
+            continue
+        if len(resources) < MAX_RESOURCES:
+            listed.add(_unqualified(workload))
+            resources.append(workload)
+        else:
+            left_out += 1
+    return resources, left_out
+
+
+def _unqualified(resource: dict[str, Any]) -> str:
+    """A resource's Id, a function's without its version or alias (`…:function:<name>`)."""
+    arn = str(resource["Id"])
+    return ":".join(arn.split(":")[:7]) if resource["Type"] == "AwsLambdaFunction" else arn
+
+
+def _image_resource(report: ScanReport) -> dict[str, Any]:
     image = report.image
     digest = digest_of(report)
     ecr = _ECR_HOST.match(image.registry)
-    resources: list[dict[str, Any]] = []
     if ecr and image.repository:
         region = ecr["region"]
         details: dict[str, Any] = {
@@ -51,30 +84,21 @@ def image_resources(report: ScanReport) -> list[dict[str, Any]]:
         if arch:
             details["Architecture"] = arch
         arn = f"arn:{partition(region)}:ecr:{region}:{ecr['account']}"
-        resources.append(
-            {
-                "Type": "AwsEcrContainerImage",
-                "Id": f"{arn}:repository/{image.repository}/{digest}",
-                "Partition": partition(region),
-                "Region": region,
-                "Details": {"AwsEcrContainerImage": details},
-            }
-        )
-    else:
-        name = f"{image.registry}/{image.repository}" if image.repository else image.ref
-        container = {"Name": text(name, 1024), "ImageName": text(image.ref, 1024)}
-        container["ImageId"] = digest
-        resources.append(
-            {
-                "Type": "Container",
-                "Id": text(f"{name}@{digest}", MAX_ID),
-                "Details": {"Container": container},
-            }
-        )
-    workload = _workload(report.trigger.resource_arn)
-    if workload:
-        resources.append(workload)
-    return resources
+        return {
+            "Type": "AwsEcrContainerImage",
+            "Id": f"{arn}:repository/{image.repository}/{digest}",
+            "Partition": partition(region),
+            "Region": region,
+            "Details": {"AwsEcrContainerImage": details},
+        }
+    name = f"{image.registry}/{image.repository}" if image.repository else image.ref
+    container = {"Name": text(name, 1024), "ImageName": text(image.ref, 1024)}
+    container["ImageId"] = digest
+    return {
+        "Type": "Container",
+        "Id": text(f"{name}@{digest}", MAX_ID),
+        "Details": {"Container": container},
+    }
 
 
 def code_resource(code: LambdaInfo) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """A small validator of a value against a shape of a botocore service model.
 
 botocore's own parameter validation checks required members, types and minimum lengths but not
-the maximum lengths Security Hub documents in prose ("Maximum length of 256"), nor the `.*\\S.*`
-pattern of its NonEmptyString. This checks all of them, recursing through structures, lists
-and maps, and returns every problem found as a path and a reason.
+the maximum lengths and list sizes Security Hub documents in prose ("Maximum length of 256",
+"Maximum number of 32 items"), nor the `.*\\S.*` pattern of its NonEmptyString. This checks all
+of them, recursing through structures, lists and maps, and returns every problem found as a path
+and a reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import botocore.loaders
 
 _MAX_DOC = re.compile(r"Maximum length of (\d+)")
+_ITEMS_DOC = re.compile(r"Maximum number of (\d+) items")
 _PAIRS_DOC = re.compile(r"up to (\d+) key-value pairs")
 _KEY_DOC = re.compile(r"key can contain up to (\d+) characters")
 _VALUE_DOC = re.compile(r"value can contain up to (\d+) characters")
@@ -39,6 +41,9 @@ def _check(shapes: dict[str, Any], name: str, value: Any, path: str, doc: str) -
         if not isinstance(value, list):
             return [f"{path}: expected a list, got {type(value).__name__}"]
         problems = _bounds(shape, len(value), path, "items")
+        documented = _first(_ITEMS_DOC, doc)
+        if documented is not None and len(value) > documented:
+            problems.append(f"{path}: {len(value)} items, documented maximum {documented}")
         for index, item in enumerate(value):
             problems += _check(shapes, shape["member"]["shape"], item, f"{path}[{index}]", "")
         return problems

@@ -50,6 +50,10 @@ def test_the_validator_catches_what_security_hub_rejects() -> None:
                      "51 pairs"):  # fmt: skip
         assert expected in text
     assert validate(shapes(), "AwsSecurityFinding", {**good, "Title": "  "})
+    too_many = {**good, "Resources": good["Resources"][:1] * 33}
+    assert validate(shapes(), "AwsSecurityFinding", too_many) == [
+        "$.Resources: 33 items, documented maximum 32"
+    ]
 
 
 def test_one_finding_per_vulnerability_with_packages_fixes_and_cves() -> None:
@@ -215,3 +219,77 @@ def test_the_same_id_twice_is_one_finding_the_more_severe_one() -> None:
     assert len(ids) == len(set(ids)) == len(asff.findings(report, ACCOUNT, REGION))
     (openssl,) = [i for i in items if i["Id"].endswith("/38001/openssl")]
     assert openssl["Severity"]["Label"] == "CRITICAL"
+
+
+SERVICES = tuple(f"arn:aws:ecs:eu-west-1:210987654321:service/prod/api-{i:02d}" for i in range(40))
+
+
+def test_workloads_the_index_knows_are_resources_once_and_at_most_32() -> None:
+    service = "arn:aws:ecs:eu-west-1:123456789012:service/prod/api"
+    function = "arn:aws:lambda:eu-west-1:123456789012:function:thumbs"
+    trigger = replace(fixed_report().trigger, resource_arn=service)
+    small = fixed_report(trigger=trigger, workloads=(function, service))
+    items = asff.findings(small, ACCOUNT, REGION)
+    assert_valid(items)
+    resources = items[0]["Resources"]
+    assert [(r["Type"], r["Id"]) for r in resources] == [
+        ("AwsEcrContainerImage", resources[0]["Id"]),
+        ("AwsEcsService", service),  # the trigger's, listed once
+        ("AwsLambdaFunction", function),
+    ]
+    assert resources[2]["Details"] == {"AwsLambdaFunction": {"FunctionName": "thumbs"}}
+    assert all("deployscan/WorkloadsNotListed" not in i["ProductFields"] for i in items)
+
+    many = asff.findings(fixed_report(workloads=(function, *SERVICES)), ACCOUNT, REGION)
+    assert_valid(many)
+    ids = [r["Id"] for r in many[0]["Resources"]]
+    # image + trigger task + 30 of the index's 41 workloads, in the index's order
+    assert len(ids) == len(set(ids)) == 32
+    assert ids[2:] == [function, *SERVICES[:29]]
+    assert {i["ProductFields"]["deployscan/WorkloadsNotListed"] for i in many} == {"11"}
+
+
+def test_zip_code_lists_the_functions_the_index_knows_besides_its_own() -> None:
+    from tests.runner.test_asff_zip import zip_report
+
+    report = zip_report()
+    assert report.lambda_code is not None
+    own, other = report.lambda_code.arn, "arn:aws:lambda:eu-west-1:111122223333:function:copy"
+    items = asff.findings(report.with_(workloads=(own, other)), ACCOUNT, REGION)
+    assert_valid(items)
+    assert [r["Id"] for r in items[0]["Resources"]] == [own, other]
+
+
+def test_every_finding_has_provider_fields_for_severity_and_types() -> None:
+    denied = Finding("deny:xz", "critical", "bad", (), "xz-utils", "5.6.0", kind="denied-package")
+    report = fixed_report()
+    items = asff.findings(report.with_(findings=(*report.findings, denied)), ACCOUNT, REGION)
+    assert_valid(items)
+    for item in items:
+        assert item["FindingProviderFields"] == {
+            "Types": item["Types"],
+            "Severity": item["Severity"],
+        }
+        severity = item["FindingProviderFields"]["Severity"]
+        assert severity["Label"] == asff.LABELS[severity["Original"]]
+    assert {i["FindingProviderFields"]["Types"][0] for i in items} == set(asff.TYPES.values())
+
+
+@pytest.mark.parametrize(
+    ("region", "console"),
+    [
+        ("eu-west-1", "https://s3.console.aws.amazon.com"),
+        ("cn-north-1", "https://console.amazonaws.cn"),
+    ],
+)
+def test_the_source_url_is_the_console_page_of_the_html_report(region: str, console: str) -> None:
+    report = fixed_report()
+    (url,) = {i["SourceUrl"] for i in asff.findings(report, ACCOUNT, region)}
+    key = "deployscan/123456789012/eu-west-1/shop/api/report.html"
+    assert url == f"{console}/s3/object/scan-results?region={region}&prefix={key}"
+    rendered = json.loads(asff.render(report))  # the trigger's region
+    assert rendered[0]["SourceUrl"].startswith(
+        "https://s3.console.aws.amazon.com/s3/object/scan-results?region=eu-west-1&"
+    )
+    unsaved = asff.findings(report.with_(report_uri=""), ACCOUNT, region)
+    assert all("SourceUrl" not in i for i in unsaved)

@@ -56,6 +56,8 @@ WRONG_TYPES = [
     (("error",), None, "error"),
     (("inventory_packages",), "12", "inventory_packages"),
     (("vulnerability_data",), "yes", "vulnerability_data"),
+    (("workloads",), "arn:aws:ecs:eu-west-1:123456789012:service/prod/api", "workloads"),
+    (("workloads",), [7], "workloads"),
 ]
 
 

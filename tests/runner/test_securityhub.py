@@ -75,6 +75,28 @@ def test_moto_receives_the_import_and_a_rescan_updates_and_archives(aws: None) -
     )
 
 
+def test_a_rescan_keeps_when_a_finding_was_first_observed(aws: None) -> None:
+    client = hub_client()
+    first = fixed_report()  # finished 2026-03-01T10:00:42Z
+    publish_now(client, first)
+    kept = tuple(f for f in first.findings if f.id != "38001")
+    new = Finding("38099", "high", "new issue", ("CVE-2026-0099",), "curl", "8.0.1")
+    rescan = fixed_report(findings=(*kept, new), finished_at="2026-03-09T08:00:00Z")
+    publish_findings(client, rescan, account=ACCOUNT, region=REGION,
+                     now="2026-03-09T08:00:05Z", sleep=_no_sleep)  # fmt: skip
+    stored = all_findings(client)
+    prefix = f"deployscan/{first.image.digest}/vulnerability"
+    again = stored[f"{prefix}/38002/zlib1g"]
+    assert again["FirstObservedAt"] == again["CreatedAt"] == "2026-03-01T10:00:42Z"
+    assert again["LastObservedAt"] == again["UpdatedAt"] == "2026-03-09T08:00:00Z"
+    fresh = stored[f"{prefix}/38099/curl"]
+    assert fresh["FirstObservedAt"] == fresh["CreatedAt"] == "2026-03-09T08:00:00Z"
+    gone = stored[f"{prefix}/38001/openssl"]
+    assert gone["RecordState"] == "ARCHIVED"
+    assert gone["FirstObservedAt"] == gone["CreatedAt"] == "2026-03-01T10:00:42Z"
+    assert gone["FindingProviderFields"] == {"Types": gone["Types"], "Severity": gone["Severity"]}
+
+
 def test_an_error_scan_archives_nothing_and_inventory_only_keeps_vulnerabilities(
     aws: None,
 ) -> None:
