@@ -14,6 +14,12 @@ _CONSOLE = {
 }
 
 
+def beside_report(report_uri: str, filename: str) -> str:
+    """The S3 URI of `filename` in the folder of `report_uri` (`…/report.json`); "" when the
+    report has no URI (it was not uploaded)."""
+    return report_uri.removesuffix("report.json") + filename if report_uri else ""
+
+
 def s3_object_url(s3_uri: str, region: str = "") -> str:
     """The console page of the object `s3://bucket/key` (in `region`'s partition and region, when
     given); "" for anything that is not an S3 URI with a key."""

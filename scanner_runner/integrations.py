@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dispatcher import eventbus
 from dispatcher.errors import aws_error_text
 from scanner_runner import securityhub
-from scanner_runner.consolelinks import s3_object_url
+from scanner_runner.consolelinks import beside_report, s3_object_url
 from scanner_runner.report import ScanReport
 from scanner_runner.writers import FORMATS
 
@@ -52,8 +52,7 @@ def report_uris(report: ScanReport, stored: bool) -> dict[str, str]:
     """Format name -> S3 URI of each report file (empty when nothing reached S3)."""
     if not report.report_uri or not stored:
         return {}
-    base = report.report_uri.removesuffix("report.json")
-    return {name: base + output.filename for name, output in FORMATS.items()}
+    return {name: beside_report(report.report_uri, out.filename) for name, out in FORMATS.items()}
 
 
 def scan_completed(report: ScanReport, stored: bool, region: str = "") -> eventbus.EventEntry:

@@ -3,7 +3,7 @@ findings and the console link to the HTML report (plain text, not a JSON dump)."
 
 from __future__ import annotations
 
-from scanner_runner.consolelinks import s3_object_url
+from scanner_runner.consolelinks import beside_report, s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
 from scanner_runner.writers.interface import one_line, short_digest
@@ -43,11 +43,11 @@ def message(report: ScanReport, uri: str, region: str = "") -> str:
         if more > 0:
             lines.append(f"  … and {more} more in the report")
     if uri:
-        base = uri.removesuffix("report.json")
+        html = beside_report(uri, "report.html")
         lines += [
             "",
-            f"Report: {s3_object_url(base + 'report.html', region)}",
-            f"        ({base}report.html; JSON: {uri})",
+            f"Report: {s3_object_url(html, region)}",
+            f"        ({html}; JSON: {uri})",
         ]
     lines += [
         "",

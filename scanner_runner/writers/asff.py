@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from scanner_runner.consolelinks import s3_object_url
+from scanner_runner.consolelinks import beside_report, s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.jsontext import encode as _encode
 from scanner_runner.report import STATUS_ERROR, Finding, ScanReport
@@ -22,14 +22,13 @@ from scanner_runner.writers.asffresources import (
     MAX_ID,
     bounded,
     digest_of,
-    image_resources,
     partition,
     resources_of,
 )
 from scanner_runner.writers.asffresources import text as _text
 from scanner_runner.writers.interface import bulk_objects, cve_url
 
-__all__ = ["digest_of", "image_resources", "partition"]  # re-exported: part of the writer's API
+__all__ = ["digest_of"]  # re-exported: securityhub keys its GetFindings filter by it
 
 SCHEMA_VERSION = "2018-10-08"
 ID_PREFIX = "deployscan"
@@ -149,7 +148,7 @@ class _LineEncoder:
             "CreatedAt": when,
             "UpdatedAt": when,
             "RecordState": "ACTIVE",
-            "SourceUrl": s3_object_url(_html_uri(report.report_uri), region),
+            "SourceUrl": s3_object_url(beside_report(report.report_uri, "report.html"), region),
             "Resources": resources,
         }
         self.shared = _encode({k: v for k, v in shared.items() if v != ""})[1:]
@@ -243,11 +242,6 @@ def _package(name: str, version: str, fixed: str, layer: str) -> str:
     if layer.strip():
         package["SourceLayerHash"] = _text(layer, 1024)
     return f', "VulnerablePackages": [{_encode(package)}]' if package else ""
-
-
-def _html_uri(report_uri: str) -> str:
-    """`s3://…/report.html` beside `s3://…/report.json` ("" when the report was not uploaded)."""
-    return report_uri.removesuffix("report.json") + "report.html" if report_uri else ""
 
 
 def _report_fields(report: ScanReport, left_out: int) -> dict[str, str]:

@@ -30,14 +30,10 @@ def digest_of(report: ScanReport) -> str:
     return report.image.digest or report.image.image_id or "unknown-digest"
 
 
-def image_resources(report: ScanReport) -> list[dict[str, Any]]:
-    """The image (ECR image or container) and the workload the trigger names, when known; zip
-    code: the function or layer version itself. Then the workloads the in-use index knows."""
-    return resources_of(report)[0]
-
-
 def resources_of(report: ScanReport) -> tuple[list[dict[str, Any]], int]:
-    """`image_resources` and how many of the index's workloads (`report.workloads`) the limit of
+    """The image (ECR image or container) and the workload the trigger names, when known (zip
+    code: the function or layer version itself), then the workloads the in-use index knows; and
+    how many of the index's workloads (`report.workloads`) the limit of
     MAX_RESOURCES left out. A workload already listed (the trigger's, or the scanned function:
     the same function with or without a version) is not listed again."""
     if report.lambda_code is not None:
