@@ -6,7 +6,7 @@ from __future__ import annotations
 from scanner_runner.consolelinks import beside_report, s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
-from scanner_runner.writers.interface import one_line, short_digest
+from scanner_runner.writers.interface import counts_unknown, one_line, short_digest
 
 TOP = 5
 _WORKLOADS = (
@@ -115,8 +115,9 @@ def _serious(report: ScanReport) -> bool:
 
 
 def _counts(report: ScanReport) -> str:
-    if not report.vulnerability_data or report.status == "error":
-        return "n/a (no vulnerability data)"
+    unknown = counts_unknown(report)
+    if unknown:
+        return unknown
     counts = report.summary
     return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES)
 

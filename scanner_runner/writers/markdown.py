@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
 from scanner_runner.writers.interface import (
+    counts_unknown,
     one_line,
     scanner_label,
     short_digest,
@@ -31,7 +32,7 @@ def render(report: ScanReport) -> str:
     if not report.vulnerability_data and report.status != "error":
         lines.append("> inventory only: no vulnerability data (this is not a vulnerability scan)")
     counts = report.summary
-    known = report.vulnerability_data and report.status != "error"  # else n/a, not zero
+    known = not counts_unknown(report)  # else n/a, not zero
     lines += [
         "",
         "| " + " | ".join(s.capitalize() for s in SEVERITIES) + " |",
