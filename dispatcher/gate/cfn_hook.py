@@ -83,7 +83,12 @@ def _decide(
 ) -> Settled:
     data = obj(payload, "requestData")
     target = text(data, "targetType") or text(data, "targetName") or ""
-    properties = obj(obj(data, "targetModel"), "resourceProperties")
+    properties = obj(data, "targetModel").get("resourceProperties")
+    if not target or not isinstance(properties, dict):
+        # The hook is registered for CREATE/UPDATE of its two types only: a payload without a
+        # target or its properties is not one CloudFormation sends, so it is no "nothing to check".
+        what = "requestData.targetModel.resourceProperties" if target else "requestData.targetType"
+        return failure(f"the hook payload is malformed: no {what}", run.gate)
     found = images_of(target, properties)
     zipped = target == FUNCTION and text(properties, "PackageType") != "Image"
     if not found and not zipped:

@@ -196,11 +196,20 @@ def test_a_hostile_payload_is_answered_never_raised(dynamodb: Any, event: Any) -
     launcher = RecordingLauncher()
     response = cfn_hook.answer(event, runtime(dynamodb, launcher=launcher))
     json.dumps(response)
-    assert response["hookStatus"] in ("SUCCESS", "FAILED")
+    # Enforce mode, GATE_ON_ERROR=deny: a malformed payload or image is denied, never let through.
+    assert response["hookStatus"] == "FAILED"
+    assert "GATE_ON_ERROR=deny" in response["message"]
     assert len(response["message"]) <= cfn_hook.MESSAGE_LIMIT
     assert launcher.requests == []
-    if response["hookStatus"] == "FAILED":
-        assert "GATE_ON_ERROR=deny" in response["message"]
+
+
+def test_another_resource_type_has_nothing_to_check(dynamodb: Any) -> None:
+    event = payload("gate-cfn-hook-function.json")
+    event["requestData"]["targetType"] = "AWS::S3::Bucket"
+    event["requestData"]["targetModel"]["resourceProperties"] = {"BucketName": "logs"}
+    response = cfn_hook.answer(event, runtime(dynamodb))
+    assert response["hookStatus"] == "SUCCESS"
+    assert "no image to check" in response["message"]
 
 
 def test_the_lambda_handler_answers_even_when_misconfigured(
