@@ -82,20 +82,25 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _sweeper(run: Runtime, resolver: AwsResolver) -> Sweeper | None:
-    """What the sweep's messages need; None (they wait) while the home account is unknown."""
+    """What the sweep's messages need; None (they wait) while the home account is unknown.
+
+    Made per invocation: the member-role sessions it assumes hold temporary credentials (an
+    hour by default) that nothing refreshes, so they must not outlive the invocation."""
     try:
         home = resolver.home_account()
     except DeployscanError:
         return None
-    return _sweep_clients(home) if home else None
+    if not home:
+        return None
+    role = run.settings.cross_account_role_name
+    return Sweeper(AwsUnitClients(run.session, role, home), home, *_sweep_io())
 
 
 @functools.cache
-def _sweep_clients(home: str) -> Sweeper:
-    """Built once per execution environment (the member-role sessions are kept with it)."""
+def _sweep_io() -> tuple[Any, Any]:
+    """The home account's SQS and S3 clients the sweep uses, made once per environment."""
     run = runtime()
-    clients = AwsUnitClients(run.session, run.settings.cross_account_role_name, home)
-    return Sweeper(clients, home, run.session.client("sqs"), run.session.client("s3"))
+    return run.session.client("sqs"), run.session.client("s3")
 
 
 def _own_account(context: Any) -> str | None:

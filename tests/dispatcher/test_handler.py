@@ -14,6 +14,7 @@ import pytest
 from dispatcher import handler
 from dispatcher.errors import DeployscanError
 from dispatcher.logs import DECISION_LOGGER, JsonFormatter
+from dispatcher.resolve_aws import AwsResolver
 from tests.dispatcher.conftest import create_project, create_table, load_event
 
 HOME_REGION = "us-east-1"
@@ -43,10 +44,10 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     root = logging.getLogger()
     saved = (root.level, [(h, h.formatter) for h in root.handlers])
     handler.runtime.cache_clear()
-    handler._sweep_clients.cache_clear()
+    handler._sweep_io.cache_clear()
     yield codebuild
     handler.runtime.cache_clear()
-    handler._sweep_clients.cache_clear()
+    handler._sweep_io.cache_clear()
     root.setLevel(saved[0])
     for h, formatter in saved[1]:
         h.setFormatter(formatter)
@@ -115,3 +116,14 @@ def test_a_requested_sweep_fans_out_from_the_lambda(
                     json.loads(m["Body"])["detail"]["region"]) for m in got)  # fmt: skip
     assert units == [("123456789012", "eu-west-1"), ("123456789012", "us-east-1"),
                      ("210987654321", "eu-west-1"), ("210987654321", "us-east-1")]  # fmt: skip
+
+
+def test_member_role_sessions_do_not_outlive_an_invocation(deployed: Any) -> None:
+    # Assumed-role credentials expire (an hour by default) and nothing refreshes them: a warm
+    # environment must not keep the sweep's member-account sessions from one invocation to the next.
+    run = handler.runtime()
+    resolver = AwsResolver(run.session, "deployscan-read", home_account="123456789012")
+    first, second = handler._sweeper(run, resolver), handler._sweeper(run, resolver)
+    assert first is not None and second is not None
+    assert first.clients is not second.clients
+    assert (first.sqs, first.s3) == (second.sqs, second.s3)  # plain home-account clients are kept
