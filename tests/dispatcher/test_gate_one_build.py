@@ -68,14 +68,15 @@ def test_event_first_then_gate_builds_once(dynamodb: Any) -> None:
 def test_gate_and_event_at_the_same_time_build_once(dynamodb: Any) -> None:
     launcher = RecordingLauncher()
     barrier = threading.Barrier(2)
+    answers: dict[str, Any] = {}  # a thread that raised leaves its answer out
 
     def run_gate() -> None:
         barrier.wait()
-        gate(dynamodb, launcher)
+        answers["gate"] = gate(dynamodb, launcher)["hookStatus"]
 
     def run_event() -> None:
         barrier.wait()
-        event_path(dynamodb, launcher)
+        answers["event"] = event_path(dynamodb, launcher)
 
     threads = [threading.Thread(target=run_gate), threading.Thread(target=run_event)]
     for thread in threads:
@@ -83,3 +84,6 @@ def test_gate_and_event_at_the_same_time_build_once(dynamodb: Any) -> None:
     for thread in threads:
         thread.join()
     assert len(launcher.requests) == 1
+    # Both answered: the gate waits for the one build, the event started it or found it running.
+    assert answers["gate"] == "IN_PROGRESS"
+    assert answers["event"] in ([m.STARTED], [m.SCAN_IN_PROGRESS])

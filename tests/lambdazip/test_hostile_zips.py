@@ -31,20 +31,46 @@ def overlapping_bomb() -> bytes:
     return bytes(data)
 
 
-HOSTILE: dict[str, Callable[[], bytes]] = {
-    "zip-slip": lambda: make_zip([file("ok.txt"), file("../../escaped-slip.txt")]),
-    "absolute-path": lambda: make_zip([file("/tmp/escaped-absolute.txt")]),
-    "symlink-out": lambda: make_zip([link("out", "../../../"), file("later.txt")]),
-    "symlink-absolute": lambda: make_zip([link("etc", "/etc")]),
-    "symlink-through-symlink": lambda: make_zip(
-        [file("d/q"), link("d/l", "q"), link("a", "d/l/../..")]
+# name -> (the package, what its error report must say)
+HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
+    "zip-slip": (
+        lambda: make_zip([file("ok.txt"), file("../../escaped-slip.txt")]),
+        "'../../escaped-slip.txt' leaves the tree",
     ),
-    "device-file": lambda: make_zip([("dev/sda", b"", stat.S_IFBLK | 0o600)]),
-    "fifo": lambda: make_zip([("pipe", b"", stat.S_IFIFO | 0o600)]),
-    "duplicate-entry": lambda: make_zip([file("x.py", "1"), file("x.py", "2")]),
-    "ratio-bomb": lambda: make_zip([file("zeros.bin", b"\0" * (8 << 20))], level=9),
-    "overlapping-bomb": overlapping_bomb,
-    "not-a-zip": lambda: b"this is not a zip at all",
+    "absolute-path": (
+        lambda: make_zip([file("/tmp/escaped-absolute.txt")]),
+        "absolute entry path '/tmp/escaped-absolute.txt'",
+    ),
+    "symlink-out": (
+        lambda: make_zip([link("out", "../../../"), file("later.txt")]),
+        "symlink out points outside the tree",
+    ),
+    "symlink-absolute": (
+        lambda: make_zip([link("etc", "/etc")]),
+        "symlink etc points outside the tree",
+    ),
+    "symlink-through-symlink": (
+        lambda: make_zip([file("d/q"), link("d/l", "q"), link("a", "d/l/../..")]),
+        "symlink a resolves through another symlink",
+    ),
+    "device-file": (
+        lambda: make_zip([("dev/sda", b"", stat.S_IFBLK | 0o600)]),
+        "dev/sda is a device, FIFO or socket",
+    ),
+    "fifo": (
+        lambda: make_zip([("pipe", b"", stat.S_IFIFO | 0o600)]),
+        "pipe is a device, FIFO or socket",
+    ),
+    "duplicate-entry": (
+        lambda: make_zip([file("x.py", "1"), file("x.py", "2")]),
+        "x.py appears twice",
+    ),
+    "ratio-bomb": (
+        lambda: make_zip([file("zeros.bin", b"\0" * (8 << 20))], level=9),
+        "zeros.bin expands 1028:1 (a zip bomb)",
+    ),
+    "overlapping-bomb": (overlapping_bomb, "zip entries overlap (a zip bomb)"),
+    "not-a-zip": (lambda: b"this is not a zip at all", "is not a valid zip"),
 }
 
 
@@ -74,10 +100,11 @@ def test_hostile_packages_are_error_reports(
     make_options: Callable[..., Any],
 ) -> None:
     stubber, session = lambda_stub
-    data = HOSTILE[name]()
+    build, reason = HOSTILE[name]
+    data = build()
     answer(stubber, trusted.put(f"{name}.zip", data), code_sha256(data), len(data))
     outcome = scan(tmp_path, session, make_options(), CodeRequest(KIND_LAMBDA_ZIP, f"{FUNCTION}:3"))
-    assert_error_and_contained(outcome, tmp_path, "")
+    assert_error_and_contained(outcome, tmp_path, reason)
     root = tmp_path / "work" / "lambda-root"
     links = [p for p in root.rglob("*") if p.is_symlink()] if root.exists() else []
     assert all(p.resolve().is_relative_to(root.resolve()) for p in links)
