@@ -17,6 +17,14 @@ def partition(region: str) -> str:
     return "aws"
 
 
+def own_account(context: Any) -> str | None:
+    """A Lambda's own account, from its context's invoked function ARN."""
+    arn = getattr(context, "invoked_function_arn", None)
+    if isinstance(arn, str) and arn.count(":") >= 6:
+        return arn.split(":")[4]
+    return None
+
+
 def role_arn(account: str, role_name: str, region: str | None) -> str:
     """The ARN of `role_name` in `account`, in the partition of `region`."""
     return f"arn:{partition(region or '')}:iam::{account}:role/{role_name}"

@@ -52,6 +52,8 @@ KIND_IMAGE = "image"
 KIND_LAMBDA_ZIP = "lambda-zip"
 KIND_LAMBDA_LAYER = "lambda-layer"
 TARGET_KINDS = (KIND_IMAGE, KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER)
+CODE_KINDS = frozenset({KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER})  # zip code, not an image
+MAX_LAYERS = 5  # Lambda's limit of layers per function: a longer list is hostile
 MAX_VALUE_LENGTH = 2048
 # The compute tiers a scan build runs on (COMPUTE_TIER); dispatcher/tiers.py chooses one.
 TIER_LAMBDA = "lambda"

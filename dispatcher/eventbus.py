@@ -18,18 +18,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dispatcher.errors import aws_error_text
+from dispatcher.errors import aws_error_code, aws_error_text
 from dispatcher.gate.verdict import GateVerdict
 
 SOURCE = "deployscan"
 SCAN_COMPLETED = "Scan Completed"
 GATE_DECISION = "Gate Decision"
-DETAIL_TYPES = (SCAN_COMPLETED, GATE_DECISION)
 SCHEMA_VERSION = 1
 MAX_ENTRIES = 10
 MAX_ENTRY_BYTES = 256 * 1024
 TIME_BYTES = 14  # what AWS counts for the Time field, set or not
 RETRYABLE = frozenset({"InternalFailure", "ThrottlingException"})
+_CALL_RETRYABLE = RETRYABLE | {"InternalException"}  # what a whole failed call may answer
 ATTEMPTS = 4
 MAX_TOP_FINDINGS = 10
 
@@ -171,7 +171,7 @@ def put_events(
             try:
                 answer = client.put_events(Entries=[e.request(bus) for e in chunk])
             except (ClientError, BotoCoreError) as exc:
-                if attempt + 1 < attempts and _code(exc) in {"InternalException", *RETRYABLE}:
+                if attempt + 1 < attempts and aws_error_code(exc) in _CALL_RETRYABLE:
                     continue
                 failures += [f"{e.detail_type}: {aws_error_text(exc)}" for e in chunk]
                 break
@@ -203,9 +203,3 @@ def _fit(entry: EventEntry) -> EventEntry:
 
 def _arns(value: str) -> tuple[str, ...]:
     return (value,) if value.startswith("arn:") else ()
-
-
-def _code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from dispatcher.aws import own_account
 from dispatcher.batch import handle_batch
 from dispatcher.core import dispatch
 from dispatcher.dedup import Memo
@@ -63,7 +64,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Dispatch an SQS batch (or a direct EventBridge event); report failed messages."""
     run = runtime()
     resolver = AwsResolver(
-        run.session, run.settings.cross_account_role_name, home_account=_own_account(context)
+        run.session, run.settings.cross_account_role_name, home_account=own_account(context)
     )
     if isinstance(event, dict) and "Records" in event:
         return handle_batch(
@@ -101,10 +102,3 @@ def _sweep_io() -> tuple[Any, Any]:
     """The home account's SQS and S3 clients the sweep uses, made once per environment."""
     run = runtime()
     return run.session.client("sqs"), run.session.client("s3")
-
-
-def _own_account(context: Any) -> str | None:
-    arn = getattr(context, "invoked_function_arn", None)
-    if isinstance(arn, str) and arn.count(":") >= 6:
-        return arn.split(":")[4]
-    return None

@@ -17,12 +17,12 @@ from dispatcher.buildvars import (
     KIND_LAMBDA_ZIP,
     LAMBDA_ARN_RE,
     LAYER_ARN_RE,
+    MAX_LAYERS,
 )
 from dispatcher.errors import LookupFailed, aws_error_code
 from dispatcher.events import items, obj, text
 
 PACKAGE_ZIP = "Zip"
-MAX_LAYERS = 5  # Lambda's own limit per function
 _NOT_FOUND = frozenset({"ResourceNotFoundException", "InvalidParameterValueException"})
 
 

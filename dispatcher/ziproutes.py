@@ -15,16 +15,15 @@ from dataclasses import replace
 from dispatcher import model as m
 from dispatcher.aws import partition
 from dispatcher.buildvars import (
+    CODE_KINDS,
     CODE_SHA256_RE,
     KIND_LAMBDA_LAYER,
     KIND_LAMBDA_ZIP,
     LAMBDA_ARN_RE,
     LAYER_ARN_RE,
+    MAX_LAYERS,
 )
 from dispatcher.events import CloudTrailCall, Target, ZipTarget, items, obj, text
-
-MAX_LAYERS = 5  # Lambda's limit per function; a longer list is hostile
-CODE_KINDS = frozenset({KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER})
 
 
 def zip_function(call: CloudTrailCall, origin: m.Origin) -> list[Target | m.Skip]:

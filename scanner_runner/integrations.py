@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dispatcher import eventbus
+from dispatcher.buildvars import KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
 from dispatcher.errors import aws_error_text
 from scanner_runner import securityhub
 from scanner_runner.consolelinks import beside_report, s3_object_url
@@ -21,7 +22,7 @@ from scanner_runner.report import ScanReport
 from scanner_runner.writers import FORMATS
 
 TOP_FINDINGS = 5
-_KINDS = {"lambda-zip": "function", "lambda-layer": "layer"}  # the event's `kind` of zip code
+_KINDS = {KIND_LAMBDA_ZIP: "function", KIND_LAMBDA_LAYER: "layer"}  # the event's `kind` of zip code
 
 
 def security_hub(

@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 
+from dispatcher.aws import own_account
 from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
 from dispatcher.events import items, obj, text
 from dispatcher.gate.answer import (
@@ -35,7 +36,7 @@ from dispatcher.gate.answer import (
 )
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
 from dispatcher.gate.s3code import function_codes
 from dispatcher.logs import configure
 

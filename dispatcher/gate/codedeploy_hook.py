@@ -19,11 +19,13 @@ from typing import Any
 
 import boto3
 
+from dispatcher.aws import own_account
 from dispatcher.buildvars import (
     ACCOUNT_RE,
     CODE_SHA256_RE,
     KIND_LAMBDA_ZIP,
     LAYER_ARN_RE,
+    MAX_LAYERS,
     REGION_RE,
 )
 from dispatcher.errors import EventError, LookupFailed, aws_error_code
@@ -42,7 +44,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.code import GateCode, layer_codes
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
 from dispatcher.gate.verdict import GateVerdict
 from dispatcher.logs import configure
 
@@ -50,7 +52,6 @@ ADAPTER = "codedeploy-hook"
 POLL_SECONDS = 15.0
 MARGIN_SECONDS = 20.0  # kept back from the Lambda's own timeout to report the status
 MESSAGE_LIMIT = 4000
-MAX_LAYERS = 5  # Lambda's limit per function
 _ID_RE = re.compile(r"^[A-Za-z0-9+/=_-]{1,2000}$")
 _STATUS = {PASS: "Succeeded", FAIL: "Failed"}
 _YAML_FIELD = r"^\s*{}\s*:\s*[\"']?([\w$.:/-]{{1,140}})[\"']?\s*$"

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from dispatcher.aws import own_account
 from dispatcher.errors import EventError
 from dispatcher.events import obj, text
 from dispatcher.gate.answer import (
@@ -35,7 +36,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.revision import revision_images
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env, own_account
+from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
 from dispatcher.logs import configure
 
 ADAPTER = "ecs-hook"

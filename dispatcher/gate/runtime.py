@@ -142,11 +142,3 @@ def fallback_gate(env: Mapping[str, str]) -> GateSettings:
         mode = ENFORCE if env.get("GATE_MODE", "").strip().lower() == ENFORCE else AUDIT
         on_error = ALLOW if env.get("GATE_ON_ERROR", "").strip().lower() == ALLOW else DENY
         return GateSettings(mode=mode, on_error=on_error)
-
-
-def own_account(context: Any) -> str | None:
-    """The Lambda's own account, from its invoked function ARN."""
-    arn = getattr(context, "invoked_function_arn", None)
-    if isinstance(arn, str) and arn.count(":") >= 6:
-        return arn.split(":")[4]
-    return None

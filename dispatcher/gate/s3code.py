@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from dispatcher.buildvars import KIND_LAMBDA_ZIP, LAYER_ARN_RE
+from dispatcher.buildvars import KIND_LAMBDA_ZIP, LAYER_ARN_RE, MAX_LAYERS
 from dispatcher.errors import LookupFailed, aws_error_code
 from dispatcher.events import items, obj, text
 from dispatcher.gate.code import GateCode, layer_codes
@@ -22,7 +22,6 @@ from dispatcher.gate.verdict import GateVerdict, on_error, on_timeout
 # package it would accept from S3. Past this the object is not Lambda code: GATE_ON_ERROR.
 MAX_CODE_BYTES = 262_144_000
 CHUNK_BYTES = 1 << 20
-MAX_LAYERS = 5  # Lambda's limit per function
 INLINE_NOTE = "inline Code.ZipFile source (at most 4 KB, no packaged dependencies): nothing to scan"
 
 

@@ -11,7 +11,7 @@ class GateCacheTable(ScanCacheTable):
     """The scan-cache table with the gate's batch read of verdicts as they count now."""
 
     def gate_scans(self, keys: list[str], now: float) -> dict[str, CachedScan | None]:
-        """`last_scan` for many keys, in BatchGetItem calls of up to 100 keys (consistent)."""
+        """`read_last` for many keys, in BatchGetItem calls of up to 100 keys (consistent)."""
         unique = list(dict.fromkeys(keys))
         items = self._batch_get(unique)
         return {key: read_last(key, items.get(key, {}), now) for key in unique}

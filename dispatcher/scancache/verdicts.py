@@ -55,14 +55,11 @@ class Verdicts(Table):
         """The item for `key` while it still suppresses a build (completed or in flight)."""
         return _live(key, self._get(key), now)
 
-    def last_scan(self, key: str, now: float) -> CachedScan | None:
-        """As `lookup`, but a scan that ended in `error` is answered too (it never suppresses a
-        build, so `lookup` hides it): the gate answers it per GATE_ON_ERROR."""
-        return read_last(key, self._get(key), now)
-
 
 def read_last(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
-    """`last_scan`'s answer for an item already read (empty: none)."""
+    """As `lookup`, for an item already read (empty: none), but a scan that ended in `error` is
+    answered too (it never suppresses a build, so `lookup` hides it): the gate answers it per
+    GATE_ON_ERROR."""
     if text(item, "status") == STATUS_ERROR:
         return _scan(key, item, STATUS_ERROR, text(item, "completed_at"))
     return _live(key, item, now)

@@ -15,10 +15,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatcher.buildvars import CODE_SHA256_RE, KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP, LAYER_ARN_RE
+from dispatcher.buildvars import (
+    CODE_SHA256_RE,
+    KIND_LAMBDA_LAYER,
+    KIND_LAMBDA_ZIP,
+    LAYER_ARN_RE,
+    MAX_LAYERS,
+)
 from dispatcher.errors import LookupFailed, aws_error_code
 from dispatcher.events import items, obj, text
 from dispatcher.platforms import from_lambda_architectures
+from dispatcher.routes import MAX_CONTAINERS
 from dispatcher.scanitems import KnownFunction
 
 THROTTLED = frozenset(
@@ -30,9 +37,7 @@ BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0  # seconds; 0.5, 1, 2, ... 20
 # needs longer is better retried by SQS later than cut off by the timeout with its whole batch.
 SLEEP_BUDGET = 30.0
 DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
-MAX_CONTAINERS = 64  # ECS allows 10 per task definition; anything far above is hostile
 MAX_RUNNING = 500_000  # images listed per unit; beyond, the listing is cut and marked incomplete
-MAX_LAYERS = 5  # Lambda's limit per function
 # A layer version deleted after functions attached it: they still run it, its hash is unknown.
 _LAYER_GONE = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
 Sleep = Callable[[float], None]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatcher import model as m
-from dispatcher.buildvars import KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
+from dispatcher.buildvars import CODE_KINDS
 from dispatcher.errors import DeployscanError, ImageRefError
 from dispatcher.imageref import ImageRef, is_digest
 from dispatcher.scancache import STATUS_ERROR, STATUS_IN_FLIGHT, code_key, indexed_key
@@ -28,7 +28,6 @@ DIGEST_UNKNOWN = "digest-unknown"
 UNIT_UNREACHABLE = "account-unreachable"
 UNIT_FAILED = "unit-failed"
 MAX_WHERE = 20  # places a decision line lists (the index keeps up to MAX_PLACES)
-CODE_KINDS = frozenset({KIND_LAMBDA_ZIP, KIND_LAMBDA_LAYER})
 
 
 @dataclass(frozen=True)

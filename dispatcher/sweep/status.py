@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from dispatcher.buildvars import KIND_IMAGE, KIND_LAMBDA_LAYER, KIND_LAMBDA_ZIP
 from dispatcher.scancache import (
     CODE_KEY_PREFIX,
     STATUS_FAILED,
@@ -53,8 +54,8 @@ class StatusRow:
     def kind(self) -> str:
         """image, lambda-zip (a zip function's code) or lambda-layer (a layer version)."""
         if not self.digest.startswith(CODE_KEY_PREFIX):
-            return "image"
-        return "lambda-layer" if ":layer:" in self.image else "lambda-zip"
+            return KIND_IMAGE
+        return KIND_LAMBDA_LAYER if ":layer:" in self.image else KIND_LAMBDA_ZIP
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import json
 from typing import Any
 
+from dispatcher.buildvars import KIND_LAMBDA_LAYER
 from scanner_runner.consolelinks import beside_report, s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.jsontext import encode as _encode
@@ -275,7 +276,7 @@ def _target_sentence(report: ScanReport) -> str:
     code = report.lambda_code
     if code is None:
         return f"Image {report.image.ref} ({digest_of(report)})."
-    what = "Layer version" if code.kind == "lambda-layer" else "Function"
+    what = "Layer version" if code.kind == KIND_LAMBDA_LAYER else "Function"
     return f"{what} {code.arn} (code SHA-256 {code.code_sha256 or 'unknown'})."
 
 

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from dispatcher.aws import partition
+from dispatcher.buildvars import KIND_LAMBDA_LAYER
 from scanner_runner.report import LambdaInfo, ScanReport
 from scanner_runner.writers.interface import clean_text, one_line
 
@@ -104,7 +105,7 @@ def code_resource(code: LambdaInfo) -> dict[str, Any]:
     resource: dict[str, Any] = {"Type": "AwsLambdaFunction", "Id": code.arn[:MAX_ID]}
     resource |= {"Partition": parts[1], "Region": parts[3]} if len(parts) > 3 else {}
     runtimes = [r.strip() for r in code.runtime.split(",") if r.strip()]
-    if code.kind == "lambda-layer":
+    if code.kind == KIND_LAMBDA_LAYER:
         layer: dict[str, Any] = {}
         number = parts[-1] if len(parts) >= 8 else code.version
         if number.isdigit():

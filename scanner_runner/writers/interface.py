@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from dispatcher.buildvars import KIND_LAMBDA_LAYER
 from scanner_runner.report import ScanReport
 
 Render = Callable[[ScanReport], str]
@@ -114,7 +115,7 @@ def target_rows(report: ScanReport) -> list[tuple[str, str]]:
     ]
     return [
         ("Kind", code.kind),
-        ("Layer" if code.kind == "lambda-layer" else "Function", code.arn),
+        ("Layer" if code.kind == KIND_LAMBDA_LAYER else "Function", code.arn),
         ("Version", code.version or "-"),
         ("Runtime", code.runtime or "unknown"),
         ("Code SHA-256", code.code_sha256 or "unknown"),
