@@ -11,12 +11,9 @@ GATE_ON_TIMEOUT (docs/gate.md).
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from typing import Any
-
-import boto3
 
 from dispatcher.aws import own_account
 from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
@@ -36,9 +33,8 @@ from dispatcher.gate.answer import (
 )
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
+from dispatcher.gate.runtime import HookRuntime, fallback_gate, lambda_runtime
 from dispatcher.gate.s3code import function_codes
-from dispatcher.logs import configure
 
 ADAPTER = "cfn-hook"
 MAX_ROUNDS = 3  # CloudFormation invokes a hook at most this often for one resource
@@ -141,17 +137,14 @@ def response(settled: Settled, token: str, seen: float) -> dict[str, Any]:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point."""
     try:
-        run = _runtime(own_account(context))
+        run = lambda_runtime(own_account(context))
     except Exception as exc:  # invalid settings: answered per GATE_ON_ERROR, never raised
-        gate = fallback_gate(os.environ)
-        settled = final(ADAPTER, "-", failure(f"the gate is misconfigured: {exc}", gate))
-        return response(settled, (text(event, "clientRequestToken") or "")[:128], time.time())
+        return misconfigured(event, str(exc))
     return answer(event, run)
 
 
-@functools.cache
-def _runtime(account: str | None) -> HookRuntime:
-    """Built on the first invocation of an execution environment, then reused."""
-    run = from_env(os.environ, boto3.session.Session(), account)
-    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
-    return run
+def misconfigured(event: object, problem: str) -> dict[str, Any]:
+    """The answer while the gate's settings are invalid: GATE_ON_ERROR decides."""
+    gate = fallback_gate(os.environ)
+    settled = final(ADAPTER, "-", failure(f"the gate is misconfigured: {problem}", gate))
+    return response(settled, (text(event, "clientRequestToken") or "")[:128], time.time())

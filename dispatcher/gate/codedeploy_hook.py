@@ -9,7 +9,6 @@ running scan within its own timeout; reports Succeeded or Failed with
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -44,9 +43,8 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.code import GateCode, layer_codes
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
+from dispatcher.gate.runtime import HookRuntime, fallback_gate, lambda_runtime
 from dispatcher.gate.verdict import GateVerdict
-from dispatcher.logs import configure
 
 ADAPTER = "codedeploy-hook"
 POLL_SECONDS = 15.0
@@ -223,17 +221,17 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     left = remaining() / 1000 if callable(remaining) else 60.0
     try:
-        run = _runtime(own_account(context))
+        run = lambda_runtime(own_account(context))
     except Exception as exc:  # invalid settings: answered per GATE_ON_ERROR, never raised
-        settled = failure(f"the gate is misconfigured: {exc}", fallback_gate(os.environ))
-        settled = final(ADAPTER, text(event, "DeploymentId") or "-", settled)
-        return report(event, lambda: boto3.client("codedeploy"), settled)
+        return misconfigured(event, str(exc), lambda: boto3.client("codedeploy"))
     return answer(event, run, deadline=time.time() + left)
 
 
-@functools.cache
-def _runtime(account: str | None) -> HookRuntime:
-    """Built on the first invocation of an execution environment, then reused."""
-    run = from_env(os.environ, boto3.session.Session(), account)
-    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
-    return run
+def misconfigured(
+    event: object, problem: str, client: Callable[[], Any], *, send: bool = True
+) -> dict[str, Any]:
+    """The answer while the gate's settings are invalid: GATE_ON_ERROR decides, and CodeDeploy
+    is told (unless `send` is False)."""
+    settled = failure(f"the gate is misconfigured: {problem}", fallback_gate(os.environ))
+    settled = final(ADAPTER, text(event, "DeploymentId") or "-", settled)
+    return report(event, client, settled, send=send)

@@ -8,14 +8,11 @@ there across invocations.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import boto3
 
 from dispatcher.aws import own_account
 from dispatcher.errors import EventError
@@ -36,8 +33,7 @@ from dispatcher.gate.answer import (
 from dispatcher.gate.core import Destination
 from dispatcher.gate.images import gather
 from dispatcher.gate.revision import revision_images
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
-from dispatcher.logs import configure
+from dispatcher.gate.runtime import HookRuntime, fallback_gate, lambda_runtime
 
 ADAPTER = "ecs-hook"
 FIRST_SEEN = "deployscanFirstSeen"  # the key this hook adds to hookDetails
@@ -124,18 +120,15 @@ def response(settled: Settled, seen: float, now: float, max_wait_minutes: int) -
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point."""
     try:
-        run = _runtime(own_account(context))
+        run = lambda_runtime(own_account(context))
     except Exception as exc:  # invalid settings: answered per GATE_ON_ERROR, never raised
-        gate = fallback_gate(os.environ)
-        settled = final(ADAPTER, "-", failure(f"the gate is misconfigured: {exc}", gate))
-        now = time.time()
-        return response(settled, now, now, gate.max_wait_minutes)
+        return misconfigured(str(exc))
     return answer(event, run)
 
 
-@functools.cache
-def _runtime(account: str | None) -> HookRuntime:
-    """Built on the first invocation of an execution environment, then reused."""
-    run = from_env(os.environ, boto3.session.Session(), account)
-    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
-    return run
+def misconfigured(problem: str) -> dict[str, Any]:
+    """The answer while the gate's settings are invalid: GATE_ON_ERROR decides."""
+    gate = fallback_gate(os.environ)
+    settled = final(ADAPTER, "-", failure(f"the gate is misconfigured: {problem}", gate))
+    now = time.time()
+    return response(settled, now, now, gate.max_wait_minutes)

@@ -3,10 +3,14 @@ scan starter, the break-glass list (re-read at most once a minute), clients, clo
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import boto3
 
 from dispatcher.errors import SettingsError
 from dispatcher.gate.breakglass import BreakGlass, load_breakglass
@@ -17,6 +21,7 @@ from dispatcher.gate.settings import ALLOW, AUDIT, DENY, ENFORCE, GateSettings
 from dispatcher.gate.verdict import GateVerdict
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import CodeBuildLauncher
+from dispatcher.logs import configure
 from dispatcher.resolve_aws import AwsResolver
 from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.settings import Settings
@@ -142,3 +147,12 @@ def fallback_gate(env: Mapping[str, str]) -> GateSettings:
         mode = ENFORCE if env.get("GATE_MODE", "").strip().lower() == ENFORCE else AUDIT
         on_error = ALLOW if env.get("GATE_ON_ERROR", "").strip().lower() == ALLOW else DENY
         return GateSettings(mode=mode, on_error=on_error)
+
+
+@functools.cache
+def lambda_runtime(account: str | None) -> HookRuntime:
+    """A hook Lambda's runtime: built on the first invocation of an execution environment (from
+    its environment variables and its own session), then reused; `SettingsError` if invalid."""
+    run = from_env(os.environ, boto3.session.Session(), account)
+    configure(os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO")  # validated by from_env
+    return run

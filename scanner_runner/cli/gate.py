@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from dataclasses import replace
 from typing import Any, NoReturn
 
@@ -18,8 +17,7 @@ import click
 
 from dispatcher.exitcodes import ExitCode
 from dispatcher.gate import cfn_hook, codedeploy_hook, ecs_hook
-from dispatcher.gate.answer import failure, final
-from dispatcher.gate.runtime import HookRuntime, fallback_gate, from_env
+from dispatcher.gate.runtime import HookRuntime, from_env
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 HOOKS = ("ecs-hook", "cfn-hook", "codedeploy-hook")
@@ -82,15 +80,12 @@ def gate(*, hook: str, payload: str, region: str | None, report: bool) -> None:
 
 
 def _misconfigured(hook: str, event: Any, problem: str) -> dict[str, Any]:
-    settled = failure(f"the gate is misconfigured: {problem}", fallback_gate(os.environ))
-    settled = final(hook, "-", settled)
-    now = time.time()
+    """What the hook's Lambda answers while misconfigured (CodeDeploy is not told)."""
     if hook == "ecs-hook":
-        return ecs_hook.response(settled, now, now, 0)
+        return ecs_hook.misconfigured(problem)
     if hook == "cfn-hook":
-        token = event.get("clientRequestToken") if isinstance(event, dict) else None
-        return cfn_hook.response(settled, str(token or "")[:128], now)
-    return codedeploy_hook.report(event, lambda: None, settled, send=False)
+        return cfn_hook.misconfigured(event, problem)
+    return codedeploy_hook.misconfigured(event, problem, lambda: None, send=False)
 
 
 def _fail(message: str) -> NoReturn:

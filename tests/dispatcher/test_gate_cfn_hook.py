@@ -14,6 +14,7 @@ import pytest
 from dispatcher.gate import cfn_hook
 from dispatcher.gate.answer import stamp
 from dispatcher.gate.breakglass import BreakGlass
+from dispatcher.gate.runtime import lambda_runtime
 from dispatcher.gate.settings import GateSettings
 from tests.dispatcher.conftest import ECR, REGION, RecordingLauncher
 from tests.dispatcher.gatekit import NOW, REPORT, Clock, in_flight, payload, record, runtime
@@ -217,7 +218,7 @@ def test_the_lambda_handler_answers_even_when_misconfigured(
 ) -> None:
     monkeypatch.delenv("SCAN_CACHE_TABLE", raising=False)
     monkeypatch.setenv("GATE_MODE", "enforce")
-    cfn_hook._runtime.cache_clear()
+    lambda_runtime.cache_clear()
     response = cfn_hook.handler(payload("gate-cfn-hook-function.json"), None)
     assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InternalFailure")
     assert response["clientRequestToken"] == "c3a1e5f7-2b4d-4c6e-8f0a-1b3d5f7a9c2e"

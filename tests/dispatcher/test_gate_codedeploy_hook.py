@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from dispatcher.gate import codedeploy_hook
 from dispatcher.gate.breakglass import BreakGlass
+from dispatcher.gate.runtime import lambda_runtime
 from dispatcher.gate.settings import GateSettings
 from tests.dispatcher.conftest import REGION, RecordingLauncher
 from tests.dispatcher.gatekit import NOW, Clock, in_flight, payload, record, runtime
@@ -272,7 +273,7 @@ def test_the_lambda_handler_answers_even_when_misconfigured(
     monkeypatch.setenv("GATE_MODE", "enforce")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
-    codedeploy_hook._runtime.cache_clear()
+    lambda_runtime.cache_clear()
     response = codedeploy_hook.handler(payload("gate-codedeploy-hook.json"), None)
     assert (response["status"], response["reported"]) == ("Failed", False)
     assert "misconfigured" in response["message"] and "not reported" in response["message"]

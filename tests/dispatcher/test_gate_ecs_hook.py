@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from dispatcher.gate import ecs_hook
 from dispatcher.gate.answer import stamp
 from dispatcher.gate.breakglass import BreakGlass
+from dispatcher.gate.runtime import lambda_runtime
 from dispatcher.gate.settings import GateSettings
 from tests.dispatcher.conftest import D1, ECR, REGION, RecordingLauncher
 from tests.dispatcher.gatekit import (
@@ -299,7 +300,7 @@ def test_the_lambda_handler_answers_even_when_misconfigured(
 ) -> None:
     monkeypatch.delenv("SCAN_PROJECT_NAME", raising=False)
     monkeypatch.setenv("GATE_MODE", "enforce")
-    ecs_hook._runtime.cache_clear()
+    lambda_runtime.cache_clear()
     response = ecs_hook.handler(payload("gate-ecs-hook.json"), None)
     assert response["hookStatus"] == "FAILED"
     assert "misconfigured" in response["reason"]
