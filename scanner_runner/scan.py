@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -62,6 +62,7 @@ def run_scan(job: ScanJob, runtime: Runtime, *, cannot_start: str = "") -> Outco
 
 def _run(job: ScanJob, runtime: Runtime, cannot_start: str) -> Outcome:
     started = runtime.clock()
+    runtime = _with_clients(runtime)
     outdir.clear(job.output_dir)
     scanner_name = job.scanner or default_scanner_name(runtime.options)
     with _work_dir(job.work_dir) as work:  # removed on the way out, interrupted or not
@@ -132,13 +133,7 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
     message = assemble.summary_line(report)
     status, uri, published = report.status, report.report_uri, None
     targets = runtime.targets
-    if (
-        targets.bucket
-        or targets.table
-        or targets.topic_arn
-        or targets.security_hub
-        or targets.event_bus
-    ):
+    if _publishes(targets):
         try:
             clients = runtime.clients or publishing.make_clients(targets, runtime.boto3_session)
             published = publishing.publish(
@@ -168,6 +163,26 @@ def _publish(job: ScanJob, runtime: Runtime, report: ScanReport, now: datetime) 
             writers.write_all(report.with_(report_uri=""), job.output_dir)
     publishing.write_exported_variables(job.output_dir, report, status, uri)
     return Outcome(report, int(exit_code), message, status, published)
+
+
+def _publishes(targets: publishing.Targets) -> bool:
+    """Whether any publishing step is configured (and so AWS clients are needed)."""
+    return bool(
+        targets.bucket or targets.table or targets.topic_arn or targets.security_hub
+        or targets.event_bus
+    )  # fmt: skip
+
+
+def _with_clients(runtime: Runtime) -> Runtime:
+    """`runtime` with the build's AWS clients, made once for where-it-runs and publishing;
+    unchanged when none are needed or they cannot be made (publishing then says why)."""
+    if runtime.clients is not None or not _publishes(runtime.targets):
+        return runtime
+    try:
+        clients = publishing.make_clients(runtime.targets, runtime.boto3_session)
+    except PublishError:
+        return runtime
+    return replace(runtime, clients=clients)
 
 
 def _os_error(exc: OSError) -> str:

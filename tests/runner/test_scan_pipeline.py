@@ -324,3 +324,35 @@ def test_an_unexpected_os_error_while_scanning_is_still_an_error_report(
     assert outcome.exit_code == 3
     assert outcome.report.status == "error" and "cannot scan" in outcome.report.error
     assert load(tmp_path / "out" / "report.json").status == "error"
+
+
+class CountingSession:
+    """A real boto3 session (on moto) that counts the clients made from it."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session(region_name="us-east-1")
+        self.made: list[str] = []
+
+    def client(self, name: str, **kwargs: Any) -> Any:
+        self.made.append(name)
+        return self.session.client(name, **kwargs)
+
+
+def test_a_build_makes_its_aws_clients_once(
+    tmp_path: Path, make_options: Options, oci_archive: Archive, aws: None
+) -> None:
+    session = CountingSession()
+    session.session.client("s3").create_bucket(Bucket="results-bucket")
+    session.session.client("dynamodb").create_table(
+        TableName="scan-cache", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    targets = Targets(bucket="results-bucket", table="scan-cache")
+    runtime = Runtime(options=make_options(), targets=targets, clock=clock(),
+                      boto3_session=session)  # fmt: skip
+    job = ScanJob(output_dir=tmp_path / "out", scanner="qscanner", archive=oci_archive.path)
+    outcome = run_scan(job, runtime)
+    assert outcome.published is not None and outcome.published.stored
+    # Where-it-runs (the scan cache) and publishing (S3, the scan cache) share one set.
+    assert sorted(session.made) == ["dynamodb", "s3"]
