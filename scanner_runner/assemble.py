@@ -8,7 +8,7 @@ produced no result is an `error` report with the reason, never a clean one (fail
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dispatcher.scancache import code_sha256_hex
@@ -26,6 +26,7 @@ from scanner_runner.report import (
     PolicyResult,
     ScannerInfo,
     ScanReport,
+    iso,
 )
 from scanner_runner.scanners.interface import ScanResult
 
@@ -195,8 +196,3 @@ def one_line(text: str) -> str:
     """`text` on one line, at most MAX_ERROR characters."""
     line = " ".join(text.split())
     return line if len(line) <= MAX_ERROR else line[: MAX_ERROR - 1] + "\u2026"
-
-
-def iso(moment: datetime) -> str:
-    """UTC timestamp as in the report: `2026-03-01T10:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

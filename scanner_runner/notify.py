@@ -6,15 +6,10 @@ from __future__ import annotations
 from scanner_runner.consolelinks import beside_report, s3_object_url
 from scanner_runner.denylist import KIND_DENIED
 from scanner_runner.report import SEVERITIES, Finding, ScanReport
+from scanner_runner.workloads import workload_kind
 from scanner_runner.writers.interface import counts_unknown, one_line, short_digest
 
 TOP = 5
-_WORKLOADS = (
-    (":ecs:", ":task/", "ECS task"),
-    (":ecs:", ":service/", "ECS service"),
-    (":ecs:", ":task-definition/", "ECS task definition"),
-    (":lambda:", ":function:", "Lambda function"),
-)
 
 
 def message(report: ScanReport, uri: str, region: str = "") -> str:
@@ -68,7 +63,7 @@ def where_it_runs(report: ScanReport) -> str:
     """`ECS task arn:… (account 1234…, eu-west-1)`, or what is known of it."""
     trigger = report.trigger
     arn = trigger.resource_arn
-    kind = next((label for svc, mark, label in _WORKLOADS if svc in arn and mark in arn), "")
+    kind = (workload_kind(arn) or ("", ""))[1]
     what = f"{kind} {arn}" if kind else (arn or "not known (a manual or pipeline scan)")
     place = ", ".join(p for p in (f"account {trigger.account}" if trigger.account else "",
                                   trigger.region) if p)  # fmt: skip

@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from dispatcher.scancache import COMPLETED_STATUSES, ScanCacheTable, Verdict
 from scanner_runner import integrations
 from scanner_runner.errors import PublishError
 from scanner_runner.notify import message, subject_verdict
-from scanner_runner.report import SEVERITIES, ScanReport, write_atomic
+from scanner_runner.report import SEVERITIES, ScanReport, iso, write_atomic
 from scanner_runner.scanners.syft import NAME as SYFT
 from scanner_runner.writers import FORMATS, write_all
 from scanner_runner.writers.interface import one_line, short_digest
@@ -171,7 +171,7 @@ def publish(
     failures: list[str] = []
     warnings: tuple[str, ...] = ()
     if targets.security_hub:
-        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = iso(now)
         warnings = integrations.security_hub(report, clients, stamp).warnings
         if warnings:  # the reports say it too, not only the build log
             report = integrations.with_warnings(report, warnings)

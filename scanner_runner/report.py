@@ -10,6 +10,7 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,11 @@ STATUS_ERROR = "error"
 STATUSES = (STATUS_PASSED, STATUS_FAILED, STATUS_ERROR)
 
 MODE_INVENTORY_ONLY = "inventory-only"
+
+
+def iso(moment: datetime) -> str:
+    """UTC timestamp as in the report: `2026-03-01T10:00:00Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def severity_from_qualys(level: int) -> str:

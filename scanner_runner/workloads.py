@@ -14,8 +14,20 @@ from dispatcher.aws import partition
 from dispatcher.buildvars import ACCOUNT_RE, LAMBDA_ARN_RE, REGION_RE
 from dispatcher.scanitems import InUseEntry, Place
 
+# What an ARN names, by its service and resource markers: (ASFF resource type, label for people).
+_KINDS = (
+    (":ecs:", ":task/", "AwsEcsTask", "ECS task"),
+    (":ecs:", ":service/", "AwsEcsService", "ECS service"),
+    (":ecs:", ":task-definition/", "AwsEcsTaskDefinition", "ECS task definition"),
+    (":lambda:", ":function:", "AwsLambdaFunction", "Lambda function"),
+)
 _ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")  # clusters and services alike
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def workload_kind(arn: str) -> tuple[str, str] | None:
+    """(ASFF resource type, label) of the workload an ARN names; None for anything else."""
+    return next(((t, label) for svc, mark, t, label in _KINDS if svc in arn and mark in arn), None)
 
 
 def workload_arns(entries: Iterable[InUseEntry]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from typing import Any
 from dispatcher.aws import partition
 from dispatcher.buildvars import KIND_LAMBDA_LAYER
 from scanner_runner.report import LambdaInfo, ScanReport
+from scanner_runner.workloads import workload_kind
 from scanner_runner.writers.interface import clean_text, one_line
 
 MAX_ID = 512  # the botocore `securityhub` model's limit on an Id
@@ -18,12 +19,6 @@ _ECR_HOST = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
 _ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64", "386": "i386"}
-_WORKLOAD_TYPES = (
-    (":ecs:", ":task/", "AwsEcsTask"),
-    (":ecs:", ":service/", "AwsEcsService"),
-    (":ecs:", ":task-definition/", "AwsEcsTaskDefinition"),
-    (":lambda:", ":function:", "AwsLambdaFunction"),
-)
 
 
 def digest_of(report: ScanReport) -> str:
@@ -130,7 +125,7 @@ def _workload(arn: str) -> dict[str, Any] | None:
     parts = arn.split(":")
     if not arn.startswith("arn:") or len(parts) < 6:
         return None
-    kind = next((t for svc, marker, t in _WORKLOAD_TYPES if svc in arn and marker in arn), "")
+    kind = (workload_kind(arn) or ("", ""))[0]
     if not kind:
         return None
     resource: dict[str, Any] = {"Type": kind, "Id": arn[:MAX_ID], "Partition": parts[1]}

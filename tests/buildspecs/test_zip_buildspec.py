@@ -131,9 +131,21 @@ def test_a_zip_function_and_its_layer_are_scanned_by_the_buildspec(
 @pytest.mark.parametrize(
     ("kind", "words"),
     [
-        ("lambda-zip", "LAMBDA_ARN is not set"),
-        ("lambda-layer", "LAYER_ARN is not set"),
-        ("rm -rf", "TARGET_KIND (image, lambda-zip or lambda-layer) is not set"),
+        (
+            "lambda-zip",
+            "LAMBDA_ARN is not set: start the build with "
+            "--environment-variables-override name=LAMBDA_ARN,value=<function ARN>",
+        ),
+        (
+            "lambda-layer",
+            "LAYER_ARN is not set: start the build with "
+            "--environment-variables-override name=LAYER_ARN,value=",
+        ),
+        (
+            "rm -rf",
+            "TARGET_KIND (image, lambda-zip or lambda-layer) is not set: start the build "
+            "with --environment-variables-override name=TARGET_KIND,value=image",
+        ),
     ],
 )
 def test_a_zip_build_without_its_arn_fails_in_pre_build(
