@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dispatcher.errors import aws_error_text
+from dispatcher.errors import aws_error_code, aws_error_text
 from scanner_runner.report import ScanReport
 from scanner_runner.writers import asff
 
@@ -179,7 +180,12 @@ class BatchImporter:
         """Import everything; what still failed is returned as ids and warnings."""
         result = _Imported()
         failed: list[str] = []
-        reasons: dict[str, int] = {}
+        reasons: Counter[str] = Counter()
+
+        def give_up(reason: str, items: list[dict[str, Any]]) -> None:
+            reasons[reason] += len(items)
+            failed.extend(str(f.get("Id", "")) for f in items)
+
         for batch in batches(findings):
             pending = batch
             for attempt in range(self.attempts):
@@ -188,37 +194,25 @@ class BatchImporter:
                 result.calls += 1
                 try:
                     answer = self.client.batch_import_findings(Findings=pending)
-                except ClientError as exc:
-                    code = exc.response.get("Error", {}).get("Code", "")
+                except (ClientError, BotoCoreError) as exc:
+                    code = aws_error_code(exc)
                     if code in NOT_ENABLED:
                         result.not_enabled = aws_error_text(exc)
                         return result
                     if code in RETRYABLE and attempt + 1 < self.attempts:
                         continue
-                    reasons[aws_error_text(exc)] = reasons.get(aws_error_text(exc), 0) + len(
-                        pending
-                    )
-                    failed += [f["Id"] for f in pending]
-                    break
-                except BotoCoreError as exc:
-                    reasons[aws_error_text(exc)] = reasons.get(aws_error_text(exc), 0) + len(
-                        pending
-                    )
-                    failed += [f["Id"] for f in pending]
+                    give_up(aws_error_text(exc), pending)
                     break
                 retry, final = _split_failures(answer.get("FailedFindings", []))
                 for item in final:
-                    key = f"{item.get('ErrorCode', '?')}: {item.get('ErrorMessage', '')}".strip()
-                    reasons[key] = reasons.get(key, 0) + 1
-                    failed.append(str(item.get("Id", "")))
+                    give_up(f"{item.get('ErrorCode', '?')}: {item.get('ErrorMessage', '')}".strip(),
+                            [item])  # fmt: skip
                 if not retry:
                     break
                 by_id = {f["Id"]: f for f in pending}
                 pending = [by_id[i] for i in retry if i in by_id]
                 if attempt + 1 == self.attempts:
-                    key = "still failing after retries"
-                    reasons[key] = reasons.get(key, 0) + len(pending)
-                    failed += [f["Id"] for f in pending]
+                    give_up("still failing after retries", pending)
         result.failed_ids = tuple(failed)
         result.warnings = tuple(
             f"Security Hub rejected {count} finding(s): {reason[:300]}"
