@@ -35,7 +35,7 @@ from dispatcher.resolve import Resolver
 from dispatcher.routes import extract
 from dispatcher.scancache import cache_key, code_key
 from dispatcher.settings import Settings
-from dispatcher.tiers import TierChoice, choose_tier
+from dispatcher.tiers import TierChoice, choose_tier, code_build_request
 
 log = logging.getLogger(__name__)
 
@@ -128,20 +128,17 @@ class _Planner:
         if key in self.seen:
             return m.Skip(origin, m.DUPLICATE, code=code)
         tier = choose_tier(self.tiers, registry="")
-        request = BuildRequest(
-            project=self.tiers.project(tier.tier),
-            image=None,
-            digest=None,
-            platform=None,
-            source_account=origin.account,
-            source_region=origin.region,
-            trigger=origin.trigger or "unknown",
-            resource_arn=origin.resource_arn,
-            pull_role_arn=self.resolver.code_role_arn(origin.account, origin.region),
-            compute_tier=tier.tier,
+        request = code_build_request(
+            self.tiers,
+            tier,
             kind=target.kind,
             code_arn=arn,
             code_sha256=sha,
+            account=origin.account,
+            region=origin.region,
+            trigger=origin.trigger or "unknown",
+            resource_arn=origin.resource_arn,
+            pull_role_arn=self.resolver.code_role_arn(origin.account, origin.region),
         )
         try:
             request.environment()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from dispatcher.buildvars import TIER_EC2, TIER_LAMBDA
+from dispatcher.buildvars import TIER_EC2, TIER_LAMBDA, BuildRequest
 from dispatcher.scancache import Replaced
 
 # Regions where CodeBuild offers Lambda compute, as the page above lists them (cfn/scanner.yaml's
@@ -105,6 +105,39 @@ def choose_tier(
         or (IMAGE_SIZE if size is not None and size > policy.max_lambda_bytes else None)
     )
     return TierChoice(TIER_EC2, to_ec2) if to_ec2 else TierChoice(TIER_LAMBDA, DEFAULT)
+
+
+def code_build_request(
+    tiers: TierPolicy,
+    choice: TierChoice,
+    *,
+    kind: str,
+    code_arn: str,
+    code_sha256: str,
+    account: str | None,
+    region: str | None,
+    trigger: str,
+    resource_arn: str | None,
+    pull_role_arn: str | None,
+) -> BuildRequest:
+    """The build of a zip function's or layer version's code (no image) on the chosen tier's
+    project; not yet validated (`request.environment()` does that)."""
+    tier = choice.tier
+    return BuildRequest(
+        project=tiers.project(tier),
+        image=None,
+        digest=None,
+        platform=None,
+        source_account=account,
+        source_region=region,
+        trigger=trigger,
+        resource_arn=resource_arn,
+        pull_role_arn=pull_role_arn,
+        compute_tier=tier,
+        kind=kind,
+        code_arn=code_arn,
+        code_sha256=code_sha256,
+    )
 
 
 def retry_tier(tier: str | None, previous: Replaced | None) -> TierChoice | None:

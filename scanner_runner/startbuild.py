@@ -18,7 +18,7 @@ from dispatcher.imageref import ImageRef
 from dispatcher.lambdacode import CodeTarget, FunctionCode
 from dispatcher.launch import Launcher
 from dispatcher.scancache import STATUS_IN_FLIGHT, CachedScan, ScanCacheTable, cache_key, code_key
-from dispatcher.tiers import REQUESTED, TierPolicy, choose_tier
+from dispatcher.tiers import REQUESTED, TierPolicy, choose_tier, code_build_request
 
 MANUAL_TRIGGER = "manual"
 
@@ -162,21 +162,17 @@ def plan_code_build(
     else:
         code = resolver.layer_code(account, region, arn)
     tiers = tiers or TierPolicy(ec2_project=project)
-    choice = choose_tier(tiers, registry="", requested=tier)
-    request = BuildRequest(
-        project=tiers.project(choice.tier),
-        image=None,
-        digest=None,
-        platform=None,
-        source_account=account,
-        source_region=region,
-        trigger=MANUAL_TRIGGER,
-        resource_arn=code.arn,
-        pull_role_arn=resolver.code_role_arn(account, region),
-        compute_tier=choice.tier,
+    request = code_build_request(
+        tiers,
+        choose_tier(tiers, registry="", requested=tier),
         kind=kind,
         code_arn=code.arn,
         code_sha256=code.code_sha256,
+        account=account,
+        region=region,
+        trigger=MANUAL_TRIGGER,
+        resource_arn=code.arn,
+        pull_role_arn=resolver.code_role_arn(account, region),
     )
     request.environment()
     cached = None

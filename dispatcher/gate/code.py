@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dispatcher import model as m
-from dispatcher.buildvars import BuildRequest, BuildRequestError
+from dispatcher.buildvars import BuildRequestError
 from dispatcher.errors import CacheError, LookupFailed
 from dispatcher.execute import execute
 from dispatcher.gate.core import GATE_TRIGGER, Destination, Starter, after_start
@@ -24,7 +24,7 @@ from dispatcher.gate.verdict import GateVerdict, decide, on_error, on_timeout
 from dispatcher.lambdacode import layer_code
 from dispatcher.scancache import STATUS_ERROR, code_key
 from dispatcher.scancache.gatereads import GateCacheTable
-from dispatcher.tiers import choose_tier
+from dispatcher.tiers import choose_tier, code_build_request
 
 RoleFor = Callable[[str | None, str | None], str | None]  # (account, region) -> role ARN
 
@@ -120,21 +120,17 @@ def _start(
     parts = code.arn.split(":")  # arn:<partition>:lambda:<region>:<account>:…
     account, region = (parts[4], parts[3]) if len(parts) > 5 else (where.account, where.region)
     tiers = starter.settings.tiers
-    tier = choose_tier(tiers, registry="").tier
-    request = BuildRequest(
-        project=tiers.project(tier),
-        image=None,
-        digest=None,
-        platform=None,
-        source_account=account,
-        source_region=region,
-        trigger=f"{GATE_TRIGGER}:{starter.adapter}",
-        resource_arn=where.resource_arn,
-        pull_role_arn=role_for(account, region),
-        compute_tier=tier,
+    request = code_build_request(
+        tiers,
+        choose_tier(tiers, registry=""),
         kind=code.kind,
         code_arn=code.arn,
         code_sha256=code.code_sha256,
+        account=account,
+        region=region,
+        trigger=f"{GATE_TRIGGER}:{starter.adapter}",
+        resource_arn=where.resource_arn,
+        pull_role_arn=role_for(account, region),
     )
     try:
         request.environment()
