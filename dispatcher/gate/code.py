@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dispatcher import model as m
 from dispatcher.buildvars import BuildRequestError
 from dispatcher.errors import CacheError, LookupFailed
-from dispatcher.execute import execute
-from dispatcher.gate.core import GATE_TRIGGER, Destination, Starter, after_start
+from dispatcher.gate.core import GATE_TRIGGER, Destination, Starter, launch, retry_due
 from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict, decide, on_error, on_timeout
 from dispatcher.lambdacode import layer_code
-from dispatcher.scancache import STATUS_ERROR, code_key
+from dispatcher.scancache import code_key
 from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.tiers import choose_tier, code_build_request
 
@@ -84,11 +82,7 @@ def code_verdicts(
         try:
             cached = records[key]
             verdict = decide(code.label, cached, gate, now)
-            retry = (
-                cached is not None
-                and cached.status == STATUS_ERROR
-                and (since is None or cached.completed_at < since)
-            )
+            retry = retry_due(cached, since)
             if not code.startable and verdict.outcome == "unknown":
                 verdict = on_timeout(_unscannable(verdict), gate)
             elif starter is not None and code.startable and (verdict.outcome == "unknown" or retry):
@@ -136,8 +130,5 @@ def _start(
         request.environment()
     except BuildRequestError as exc:
         return GateVerdict(code.label, "unknown", f"{verdict.reason}; scan not started: {exc}")
-    key = code_key(code.code_sha256)
-    origin = m.Origin(f"gate-{key}", request.trigger, where.account, where.region)
-    [outcome] = execute([m.Build(origin, key, code.arn, request)], starter.settings, cache,
-                        starter.launcher, clock)  # fmt: skip
-    return after_start(code.label, verdict, outcome)
+    return launch(code.label, verdict, code_key(code.code_sha256), code.arn, request,
+                  where=where, starter=starter, cache=cache, clock=clock)  # fmt: skip

@@ -15,7 +15,7 @@ from dispatcher.gate.settings import GateSettings
 from dispatcher.gate.verdict import GateVerdict, decide, on_error
 from dispatcher.imageref import ImageRef
 from dispatcher.launch import Launcher
-from dispatcher.scancache import STATUS_ERROR, cache_key
+from dispatcher.scancache import STATUS_ERROR, CachedScan, cache_key
 from dispatcher.scancache.gatereads import GateCacheTable
 from dispatcher.settings import Settings
 from dispatcher.tiers import choose_tier
@@ -69,12 +69,7 @@ def evaluate(
         try:
             cached = records[cache_key(image)]
             verdict = decide(image, cached, gate, now, allow_list)
-            retry = (
-                cached is not None
-                and cached.status == STATUS_ERROR
-                and (since is None or cached.completed_at < since)
-                and not any(entry.covers(image, now) for entry in allow_list)
-            )
+            retry = retry_due(cached, since) and not any(e.covers(image, now) for e in allow_list)
             if starter is not None and (verdict.outcome == "unknown" or retry):
                 verdict = _start(image, verdict, cache, clock, starter, where=destination)
         except CacheError as exc:
@@ -108,10 +103,37 @@ def _start(
         resource_arn=where.resource_arn,
         compute_tier=tier,
     )
-    origin = m.Origin(f"gate-{cache_key(image)}", request.trigger, where.account, where.region)
-    build = m.Build(origin, cache_key(image), str(image), request)
+    return launch(verdict.image, verdict, cache_key(image), str(image), request,
+                  where=where, starter=starter, cache=cache, clock=clock)  # fmt: skip
+
+
+def retry_due(cached: CachedScan | None, since: float | None) -> bool:
+    """Whether a scan ended in error before the deploy was first seen (`since`; None: always):
+    the gate then scans again, once per deploy."""
+    return (
+        cached is not None
+        and cached.status == STATUS_ERROR
+        and (since is None or cached.completed_at < since)
+    )
+
+
+def launch(
+    label: str,
+    verdict: GateVerdict,
+    key: str,
+    target: str,
+    request: BuildRequest,
+    *,
+    where: Destination,
+    starter: Starter,
+    cache: GateCacheTable,
+    clock: Callable[[], float],
+) -> GateVerdict:
+    """Start `request` under the executor's lease on `key`; the verdict `after_start`."""
+    origin = m.Origin(f"gate-{key}", request.trigger, where.account, where.region)
+    build = m.Build(origin, key, target, request)
     [outcome] = execute([build], starter.settings, cache, starter.launcher, clock)
-    return after_start(verdict.image, verdict, outcome)
+    return after_start(label, verdict, outcome)
 
 
 def after_start(label: str, verdict: GateVerdict, outcome: m.Outcome) -> GateVerdict:
