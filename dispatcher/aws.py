@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dispatcher.errors import LookupFailed, aws_error_text
+from dispatcher.errors import DeployscanError, LookupFailed, aws_error_code, aws_error_text
 
 
 def partition(region: str) -> str:
@@ -15,6 +15,24 @@ def partition(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+def aws_call(
+    what: str,
+    method: Callable[..., Any],
+    *,
+    not_found: frozenset[str] = frozenset(),
+    **kwargs: Any,
+) -> Any:
+    """`method(**kwargs)`; a botocore error becomes `LookupFailed("<what> failed: <code>")`,
+    retryable unless its code is in `not_found` (deployscan's own errors pass through)."""
+    try:
+        return method(**kwargs)
+    except DeployscanError:
+        raise
+    except Exception as exc:  # botocore errors, wrapped once at this seam
+        code = aws_error_code(exc)
+        raise LookupFailed(f"{what} failed: {code}", retryable=code not in not_found) from exc
 
 
 def own_account(context: Any) -> str | None:

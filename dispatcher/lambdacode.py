@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher.aws import aws_call
 from dispatcher.buildvars import (
     CODE_SHA256_RE,
     KIND_LAMBDA_LAYER,
@@ -19,7 +20,7 @@ from dispatcher.buildvars import (
     LAYER_ARN_RE,
     MAX_LAYERS,
 )
-from dispatcher.errors import LookupFailed, aws_error_code
+from dispatcher.errors import LookupFailed
 from dispatcher.events import items, obj, text
 
 PACKAGE_ZIP = "Zip"
@@ -122,9 +123,5 @@ def _size(value: object) -> int | None:
 
 
 def _call(what: str, method: Any, **kwargs: Any) -> dict[str, Any]:
-    try:
-        answer = method(**kwargs)
-    except Exception as exc:  # botocore errors, wrapped once at this seam
-        code = aws_error_code(exc)
-        raise LookupFailed(f"{what} failed: {code}", retryable=code not in _NOT_FOUND) from exc
+    answer = aws_call(what, method, not_found=_NOT_FOUND, **kwargs)
     return answer if isinstance(answer, dict) else {}

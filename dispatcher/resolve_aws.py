@@ -11,9 +11,9 @@ from typing import Any
 
 import boto3
 
-from dispatcher.aws import assumed_session, role_arn
+from dispatcher.aws import assumed_session, aws_call, role_arn
 from dispatcher.buildvars import ACCOUNT_RE, REGION_RE
-from dispatcher.errors import ImageRefError, LookupFailed, aws_error_code
+from dispatcher.errors import LookupFailed, aws_error_code
 from dispatcher.events import ContainerImage, items, obj, text
 from dispatcher.imageref import EcrRegistry, ImageRef, is_digest
 from dispatcher.lambdacode import CodeTarget, FunctionCode, function_code, layer_code
@@ -65,7 +65,7 @@ class AwsResolver:
         key = ("td", account or "", region or "", ref)
         if key not in self._answers:
             client = self._client("ecs", account, region)
-            response = self._call(
+            response = _call(
                 f"ecs:DescribeTaskDefinition {ref[:120]}",
                 client.describe_task_definition,
                 taskDefinition=ref,
@@ -91,7 +91,7 @@ class AwsResolver:
         key = ("fn", account or "", region or "", name)
         if key not in self._answers:
             client = self._client("lambda", account, region)
-            response = self._call(
+            response = _call(
                 f"lambda:GetFunction {name[:120]}", client.get_function, FunctionName=name
             )
             code, config = obj(response, "Code"), obj(response, "Configuration")
@@ -146,7 +146,7 @@ class AwsResolver:
         if key not in self._answers:
             client = self._client("ecr", ecr.account, ecr.region)
             try:
-                response = self._call(
+                response = _call(
                     f"ecr:DescribeImages {image}",
                     client.describe_images,
                     registryId=ecr.account,
@@ -212,12 +212,6 @@ class AwsResolver:
             return None
         return role_arn(account, self._role_name, region)
 
-    @staticmethod
-    def _call(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-        try:
-            return method(**kwargs)
-        except ImageRefError:
-            raise
-        except Exception as exc:  # botocore errors, wrapped once at this seam
-            code = aws_error_code(exc)
-            raise LookupFailed(f"{what} failed: {code}", retryable=code not in _NOT_FOUND) from exc
+
+def _call(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+    return aws_call(what, method, not_found=_NOT_FOUND, **kwargs)

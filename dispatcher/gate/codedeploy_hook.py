@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from dispatcher.aws import own_account
+from dispatcher.aws import aws_call, own_account
 from dispatcher.buildvars import (
     ACCOUNT_RE,
     CODE_SHA256_RE,
@@ -100,7 +100,7 @@ def _decide(deployment: str | None, run: HookRuntime, started: float, deadline: 
     if not deployment or not _ID_RE.match(deployment):
         raise EventError("DeploymentId is missing or malformed")
     function, version = target_version(run.client("codedeploy"), deployment)
-    lookup = _call(
+    lookup = aws_call(
         f"lambda:GetFunction {function[:140]}:{version}",
         run.client("lambda").get_function,
         FunctionName=function,
@@ -155,7 +155,7 @@ def zip_version(
 def target_version(client: Any, deployment: str) -> tuple[str, str]:
     """(function name, version) the deployment shifts traffic to, from its AppSpec content
     (GetDeployment, then GetApplicationRevision: GetDeployment leaves the content out)."""
-    got = _call("codedeploy:GetDeployment", client.get_deployment, deploymentId=deployment)
+    got = aws_call("codedeploy:GetDeployment", client.get_deployment, deploymentId=deployment)
     info = obj(got, "deploymentInfo")
     revision = obj(info, "revision")
     content = _content(revision)
@@ -163,7 +163,7 @@ def target_version(client: Any, deployment: str) -> tuple[str, str]:
         application = text(info, "applicationName")
         if not application or not revision:
             raise EventError(f"deployment {deployment} names no application revision")
-        full = _call(
+        full = aws_call(
             "codedeploy:GetApplicationRevision",
             client.get_application_revision,
             applicationName=application,
@@ -207,13 +207,6 @@ def _content(revision: dict[str, Any]) -> str | None:
         if content:
             return content
     return None
-
-
-def _call(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return method(**kwargs)
-    except Exception as exc:  # botocore errors, wrapped once at this seam
-        raise LookupFailed(f"{what} failed: {aws_error_code(exc)}") from exc
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
