@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError
@@ -54,6 +56,15 @@ def dynamodb(aws: None) -> Any:
     client = boto3.client("dynamodb", region_name=REGION)
     create_table(client)
     return client
+
+
+@pytest.fixture
+def layers() -> Iterator[Stubber]:
+    """A stubbed Lambda client for GetLayerVersionByArn (moto lacks it); every answer is used."""
+    client = boto3.client("lambda", region_name=REGION)
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -16,22 +13,21 @@ from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
 from scanner_runner.cli import main
 from scanner_runner.startbuild import plan_code_build, start
+from tests.lambdazip.zips import file, make_zip
 from tests.runner.test_start_build import ACCOUNT, PROJECT
 
 TRUST = '{"Version": "2012-10-17", "Statement": []}'
 
 
 def create_zip_function() -> dict[str, str]:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("app.py", "def handler(e, c):\n    return 1\n")
+    code = make_zip([file("app.py", "def handler(e, c):\n    return 1\n")])
     role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=TRUST)
     created = boto3.client("lambda").create_function(
         FunctionName="orders",
         Runtime="python3.12",
         Handler="app.handler",
         Role=role["Role"]["Arn"],
-        Code={"ZipFile": buffer.getvalue()},
+        Code={"ZipFile": code},
         Publish=True,
     )
     return {"arn": created["FunctionArn"], "sha": created["CodeSha256"]}
