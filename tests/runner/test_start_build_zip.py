@@ -13,6 +13,7 @@ from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
 from scanner_runner.cli import main
 from scanner_runner.startbuild import plan_code_build, start
+from tests.dispatcher.conftest import create_project
 from tests.lambdazip.zips import file, make_zip
 from tests.runner.test_start_build import ACCOUNT, PROJECT
 
@@ -76,17 +77,7 @@ def test_a_bad_arn_is_refused_before_any_call(kind: str, arn: str) -> None:
 
 def test_cli_start_build_lambda_against_moto(aws: None) -> None:
     function = create_zip_function()
-    boto3.client("codebuild").create_project(
-        name=PROJECT,
-        source={"type": "S3", "location": "artifacts/deployscan/runner.zip"},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment={
-            "type": "LINUX_CONTAINER",
-            "image": "img",
-            "computeType": "BUILD_GENERAL1_SMALL",
-        },
-        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/scan",
-    )
+    create_project(boto3.client("codebuild"), PROJECT)
     result = CliRunner().invoke(main, ["start-build", "--lambda", function["arn"]])
     assert result.exit_code == 0, result.output
     assert f"started {PROJECT}:" in result.output and function["sha"] in result.output
