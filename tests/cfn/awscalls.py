@@ -32,8 +32,11 @@ S3_TRANSFER = {
 }
 # API operations authorised by an IAM action of another name (AWS Lambda API reference,
 # GetLayerVersionByArn: "lambda:GetLayerVersion"; the service authorization reference has no
-# GetLayerVersionByArn action).
-IAM_ACTION = {"lambda:GetLayerVersionByArn": "lambda:GetLayerVersion"}
+# GetLayerVersionByArn action; SQS authorises SendMessageBatch as sqs:SendMessage).
+IAM_ACTION = {
+    "lambda:GetLayerVersionByArn": "lambda:GetLayerVersion",
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+}
 
 
 @cache

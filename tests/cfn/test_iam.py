@@ -152,14 +152,12 @@ ALSO_CALLED = {
     "ScanBuildRole": {"dynamodb:Scan": "ScanCacheTable.in_use: where the scanned digest runs"},
     "GateRole": {"s3:GetObjectVersion": "the CFN hook reads Code.S3ObjectVersion (VersionId)"},
 }
-# boto3 operations whose IAM action has another name.
-IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
 
 
 def needed(role: str) -> set[str]:
     """What the code run as the role calls, plus what AWS does with the role for it."""
     _, code = ROLES[role]
-    called = {IAM_ACTION.get(a, a) for a in code().actions(NOT_AWS)}
+    called = set(code().actions(NOT_AWS))
     actions = (called | set(ALSO_CALLED.get(role, {}))) - NO_PERMISSION
     if role == "ScanAccessRole":
         actions.discard("sts:AssumeRole")  # the hub roles assume it; it assumes nothing

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from dispatcher.buildvars import BuildRequest
 from dispatcher.errors import LaunchError
@@ -54,6 +56,15 @@ def dynamodb(aws: None) -> Any:
     client = boto3.client("dynamodb", region_name=REGION)
     create_table(client)
     return client
+
+
+@pytest.fixture
+def layers() -> Iterator[Stubber]:
+    """A stubbed Lambda client for GetLayerVersionByArn (moto lacks it); every answer is used."""
+    client = boto3.client("lambda", region_name=REGION)
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
 
 
 @pytest.fixture
@@ -152,3 +163,21 @@ def create_project(client: Any, name: str) -> None:
         },
         serviceRole="arn:aws:iam::123456789012:role/deployscan-build",
     )
+
+
+def push_ecr_image(repository: str, tag: str, *, region: str) -> str:
+    """Put a manifest into moto's ECR (a new repository) under `tag`; the digest ECR reports."""
+    ecr = boto3.client("ecr", region_name=region)
+    ecr.create_repository(repositoryName=repository)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                   "digest": "sha256:" + "a" * 64},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 3,
+                    "digest": "sha256:" + "b" * 64}],
+    }  # fmt: skip
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    images = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    digest: str = images["imageDetails"][0]["imageDigest"]
+    return digest

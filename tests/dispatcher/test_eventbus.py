@@ -3,8 +3,6 @@ schema (docs/events.schema.json); PutEvents limits, FailedEntryCount and retries
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,17 +12,11 @@ from botocore.stub import Stubber
 
 from dispatcher import eventbus
 from dispatcher.gate.verdict import GateVerdict
+from tests.eventsink import received, rule_queue, validate_event
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text()
-)
 REGION = "eu-west-1"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/api@sha256:" + "ab" * 32
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0a1b2c3d"
-
-
-def validate(event: dict[str, Any]) -> None:
-    jsonschema.Draft202012Validator(SCHEMA).validate(event)
 
 
 def scan_entry(**changes: Any) -> eventbus.EventEntry:
@@ -76,21 +68,9 @@ def delivered(aws: None) -> tuple[Any, Any, str]:
     session = boto3.session.Session(region_name=REGION)
     events, sqs = session.client("events"), session.client("sqs")
     events.create_event_bus(Name="security")
-    url = sqs.create_queue(QueueName="deployscan-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    for bus in ("default", "security"):
-        events.put_rule(Name=f"all-{bus}", EventBusName=bus,
-                        EventPattern=json.dumps({"source": ["deployscan"]}))  # fmt: skip
-        events.put_targets(Rule=f"all-{bus}", EventBusName=bus,
-                           Targets=[{"Id": "q", "Arn": arn}])  # fmt: skip
+    url = rule_queue(events, sqs, "deployscan-events", {"source": ["deployscan"]}, rule="all",
+                     buses=("default", "security"))  # fmt: skip
     return events, sqs, url
-
-
-def received(sqs: Any, url: str) -> list[dict[str, Any]]:
-    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
 
 @pytest.mark.parametrize("bus", ["", "security"])
@@ -103,7 +83,7 @@ def test_moto_delivers_both_detail_types_and_each_matches_the_schema(
     got = received(sqs, url)
     assert sorted(e["detail-type"] for e in got) == ["Gate Decision", "Scan Completed"]
     for event in got:
-        validate(event)
+        validate_event(event)
         assert event["source"] == "deployscan"
     scan = next(e for e in got if e["detail-type"] == "Scan Completed")
     assert scan["resources"] == [TASK]
@@ -115,7 +95,7 @@ def test_moto_delivers_both_detail_types_and_each_matches_the_schema(
 def test_the_schema_rejects_what_consumers_must_not_see() -> None:
     event: dict[str, Any] = {"source": "deployscan", "detail-type": "Scan Completed",
              "detail": dict(scan_entry().detail)}  # fmt: skip
-    validate(event)
+    validate_event(event)
     for broken in (
         {**event["detail"], "verdict": "clean"},
         {k: v for k, v in event["detail"].items() if k != "digest"},
@@ -123,9 +103,9 @@ def test_the_schema_rejects_what_consumers_must_not_see() -> None:
         {**event["detail"], "surprise": 1},
     ):
         with pytest.raises(jsonschema.ValidationError):
-            validate({**event, "detail": broken})
+            validate_event({**event, "detail": broken})
     with pytest.raises(jsonschema.ValidationError):
-        validate({**event, "source": "aws.ecr"})
+        validate_event({**event, "source": "aws.ecr"})
 
 
 def test_entries_go_ten_per_call_and_failed_ones_are_resent() -> None:
@@ -164,6 +144,6 @@ def test_entries_are_kept_under_256_kb() -> None:
 
 def test_gate_decision_builder_matches_the_schema() -> None:
     detail = dict(gate_entry().detail)
-    validate({"source": "deployscan", "detail-type": "Gate Decision", "detail": detail})
+    validate_event({"source": "deployscan", "detail-type": "Gate Decision", "detail": detail})
     assert detail["would_deny"] is False and detail["deployment_id"] == "ecs-svc/123"
     assert gate_entry().resources == ("arn:aws:ecs:eu-west-1:123456789012:service/prod/api",)

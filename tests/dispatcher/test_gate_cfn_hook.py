@@ -8,7 +8,6 @@ import json
 from dataclasses import replace
 from typing import Any
 
-import boto3
 import pytest
 
 from dispatcher.gate import cfn_hook
@@ -16,7 +15,7 @@ from dispatcher.gate.answer import stamp
 from dispatcher.gate.breakglass import BreakGlass
 from dispatcher.gate.runtime import lambda_runtime
 from dispatcher.gate.settings import GateSettings
-from tests.dispatcher.conftest import ECR, REGION, RecordingLauncher
+from tests.dispatcher.conftest import ECR, REGION, RecordingLauncher, push_ecr_image
 from tests.dispatcher.gatekit import NOW, REPORT, Clock, in_flight, payload, record, runtime
 
 MOTO = "123456789012"  # the account moto's own resources live in
@@ -24,22 +23,6 @@ MOTO_ECR = f"{MOTO}.dkr.ecr.{REGION}.amazonaws.com"
 PROXY = f"{ECR}/shop/proxy@sha256:" + "5d" * 32
 RENDERER = f"{ECR}/billing/renderer@sha256:" + "6e" * 32
 TOKEN = "4d9e1f7a-6b2c-4a8d-b3e5-9f0c1d2e3a4b"
-
-
-def pushed_tag(repository: str, tag: str) -> str:
-    """Push a manifest to moto's ECR under `tag`; its digest."""
-    ecr = boto3.client("ecr", region_name=REGION)
-    ecr.create_repository(repositoryName=repository)
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "annotations": {"tag": tag},
-            "layers": [],
-        }
-    )
-    answer = ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)
-    return str(answer["image"]["imageId"]["imageDigest"])
 
 
 def task_definition(*images: str, invocation: Any = 1, context: Any = None) -> Any:
@@ -52,7 +35,7 @@ def task_definition(*images: str, invocation: Any = 1, context: Any = None) -> A
 
 
 def test_the_task_definition_images_are_resolved_and_allowed(dynamodb: Any) -> None:
-    digest = pushed_tag("shop/checkout", "2.4.0")
+    digest = push_ecr_image("shop/checkout", "2.4.0", region=REGION)
     record(dynamodb, f"{MOTO_ECR}/shop/checkout:2.4.0@{digest}", "passed")
     record(dynamodb, PROXY, "passed")
     run = runtime(dynamodb)

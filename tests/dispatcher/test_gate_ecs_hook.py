@@ -15,7 +15,7 @@ from dispatcher.gate.answer import stamp
 from dispatcher.gate.breakglass import BreakGlass
 from dispatcher.gate.runtime import lambda_runtime
 from dispatcher.gate.settings import GateSettings
-from tests.dispatcher.conftest import D1, ECR, REGION, RecordingLauncher
+from tests.dispatcher.conftest import D1, ECR, REGION, RecordingLauncher, push_ecr_image
 from tests.dispatcher.gatekit import (
     NOW,
     REPORT,
@@ -160,17 +160,8 @@ def test_a_scan_that_ended_in_error_before_the_deploy_is_scanned_again(dynamodb:
 
 
 def test_a_tag_is_resolved_to_its_digest_in_ecr(dynamodb: Any) -> None:
+    digest = push_ecr_image("shop/checkout", "2.4.0", region=REGION)
     ecr = boto3.client("ecr", region_name=REGION)
-    ecr.create_repository(repositoryName="shop/checkout")
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "layers": [],
-        }
-    )
-    pushed = ecr.put_image(repositoryName="shop/checkout", imageManifest=manifest, imageTag="2.4.0")
-    digest = pushed["image"]["imageId"]["imageDigest"]
     # moto keeps the repository in its own account: the tag is read there, through the role.
     image = f"{MOTO}.dkr.ecr.{REGION}.amazonaws.com/shop/checkout:2.4.0"
     record(dynamodb, f"{image}@{digest}", "passed")

@@ -5,13 +5,10 @@ bus that refuses never changes the hook's answer."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import boto3
-import jsonschema  # type: ignore[import-untyped]  # no stubs; a test dependency only
 import pytest
 from botocore.stub import Stubber
 
@@ -21,10 +18,7 @@ from dispatcher.gate.runtime import from_env
 from tests.dispatcher.conftest import REGION
 from tests.dispatcher.gatekit import payload, record, runtime
 from tests.dispatcher.test_gate_ecs_hook import IMAGE, app, ecs
-
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text()
-)
+from tests.eventsink import received, rule_queue, validate_event
 
 
 @pytest.fixture
@@ -34,16 +28,8 @@ def listening(aws: None) -> tuple[Any, Any, str]:
         boto3.client("events", region_name=REGION),
         boto3.client("sqs", region_name=REGION),
     )
-    url = sqs.create_queue(QueueName="gate-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    events.put_rule(Name="gate", EventPattern=json.dumps({"source": ["deployscan"]}))
-    events.put_targets(Rule="gate", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
+    url = rule_queue(events, sqs, "gate-events", {"source": ["deployscan"]}, rule="gate")
     return events, sqs, url
-
-
-def received(sqs: Any, url: str) -> list[dict[str, Any]]:
-    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
 
 def hook_answer(dynamodb: Any, events: Any, rounds: int = 1) -> dict[str, Any]:
@@ -60,7 +46,7 @@ def test_a_denied_image_is_published_as_a_gate_decision(
     record(dynamodb, IMAGE, "failed", critical=2)
     assert hook_answer(dynamodb, events)["hookStatus"] == "FAILED"
     [event] = received(sqs, url)
-    jsonschema.Draft202012Validator(SCHEMA).validate(event)
+    validate_event(event)
     assert (event["source"], event["detail-type"]) == ("deployscan", "Gate Decision")
     detail = event["detail"]
     assert (detail["gate"], detail["mode"], detail["decision"]) == ("ecs-hook", "enforce", "deny")

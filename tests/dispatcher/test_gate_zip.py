@@ -6,12 +6,8 @@ with a note and checks the layers."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
-import zipfile
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -28,35 +24,8 @@ from tests.dispatcher.conftest import REGION, TABLE, RecordingLauncher
 from tests.dispatcher.gatekit import ENFORCE, NOW, REPORT, payload, runtime
 from tests.dispatcher.test_gate_cli import run as cli_run
 from tests.dispatcher.test_gate_codedeploy_hook import FUNCTION, codedeploy
-
-
-def zipped(text: str) -> bytes:
-    """A one-file zip package."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("handler.py", date_time=(2026, 1, 1, 0, 0, 0)), text)
-    return buffer.getvalue()
-
-
-class LambdaWithLayers:
-    """moto's Lambda client; GetLayerVersionByArn (moto lacks it) from a stubbed client."""
-
-    def __init__(self, moto_lambda: Any, stubbed: Any) -> None:
-        self._moto, self._stubbed = moto_lambda, stubbed
-
-    def get_function(self, **request: Any) -> Any:
-        return self._moto.get_function(**request)
-
-    def get_layer_version_by_arn(self, **request: Any) -> Any:
-        return self._stubbed.get_layer_version_by_arn(**request)
-
-
-@pytest.fixture
-def layers() -> Iterator[Stubber]:
-    client = boto3.client("lambda", region_name=REGION)
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+from tests.dispatcher.zipkit import LayersStubbed, layer_answer
+from tests.lambdazip.zips import code_sha256, file, make_zip
 
 
 @pytest.fixture
@@ -65,19 +34,14 @@ def version(aws: None) -> dict[str, Any]:
     iam = boto3.client("iam", region_name=REGION)
     role = iam.create_role(RoleName="renderer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)
-    layer = lam.publish_layer_version(LayerName="fonts", Content={"ZipFile": zipped("f")})
+    fonts, code = make_zip([file("handler.py", "f")]), make_zip([file("handler.py", "code")])
+    layer = lam.publish_layer_version(LayerName="fonts", Content={"ZipFile": fonts})
     made = lam.create_function(FunctionName=FUNCTION, Role=role, Runtime="python3.12",
-                               Handler="handler.main", Code={"ZipFile": zipped("code")},
+                               Handler="handler.main", Code={"ZipFile": code},
                                Layers=[layer["LayerVersionArn"]], Publish=True)  # fmt: skip
     base = ":".join(made["FunctionArn"].split(":")[:7])
     return {"arn": f"{base}:1", "sha": made["CodeSha256"], "layer": layer["LayerVersionArn"],
             "layer_sha": layer["Content"]["CodeSha256"]}  # fmt: skip
-
-
-def layer_answer(stub: Stubber, found: dict[str, Any]) -> None:
-    content = {"CodeSha256": found["layer_sha"], "CodeSize": 120}
-    answer = {"LayerVersionArn": found["layer"], "Version": 1, "Content": content}
-    stub.add_response("get_layer_version_by_arn", answer, {"Arn": found["layer"]})
 
 
 def scanned(dynamodb: Any, sha: str, status: str, **counts: int) -> None:
@@ -87,7 +51,7 @@ def scanned(dynamodb: Any, sha: str, status: str, **counts: int) -> None:
 
 def hook(dynamodb: Any, status: str, layers: Stubber) -> dict[str, Any]:
     client, stub = codedeploy(status)
-    lam = LambdaWithLayers(boto3.client("lambda", region_name=REGION), layers.client)
+    lam = LayersStubbed(boto3.client("lambda", region_name=REGION), layers.client)
     run = runtime(dynamodb, clients={"codedeploy": client, "lambda": lam})
     response = codedeploy_hook.answer(payload("gate-codedeploy-hook.json"), run, deadline=NOW + 900)
     stub.assert_no_pending_responses()
@@ -99,7 +63,7 @@ def test_a_zip_version_whose_code_and_layer_passed_succeeds(
 ) -> None:
     scanned(dynamodb, version["sha"], "passed")
     scanned(dynamodb, version["layer_sha"], "passed")
-    layer_answer(layers, version)
+    layer_answer(layers, version["layer"], version["layer_sha"])
     response = hook(dynamodb, "Succeeded", layers)
     assert response["status"] == "Succeeded"
     assert f"{version['arn']} (code {version['sha']}): ALLOW" in response["message"]
@@ -111,7 +75,7 @@ def test_a_layer_that_failed_its_scan_fails_the_deployment(
 ) -> None:
     scanned(dynamodb, version["sha"], "passed")
     scanned(dynamodb, version["layer_sha"], "failed", high=2)
-    layer_answer(layers, version)
+    layer_answer(layers, version["layer"], version["layer_sha"])
     response = hook(dynamodb, "Failed", layers)
     assert f"{version['layer']} (code {version['layer_sha']}): DENY" in response["message"]
     assert "high 2" in response["message"]
@@ -121,10 +85,10 @@ def test_a_zip_version_never_scanned_starts_its_scan_on_the_code_hash(
     dynamodb: Any, version: dict[str, Any], layers: Stubber
 ) -> None:
     scanned(dynamodb, version["layer_sha"], "passed")
-    layer_answer(layers, version)
+    layer_answer(layers, version["layer"], version["layer_sha"])
     launcher = RecordingLauncher()
     client, stub = codedeploy("Failed")  # no time left to wait: GATE_ON_TIMEOUT=deny
-    lam = LambdaWithLayers(boto3.client("lambda", region_name=REGION), layers.client)
+    lam = LayersStubbed(boto3.client("lambda", region_name=REGION), layers.client)
     run = runtime(dynamodb, clients={"codedeploy": client, "lambda": lam}, launcher=launcher)
     response = codedeploy_hook.answer(payload("gate-codedeploy-hook.json"), run, deadline=NOW + 25)
     stub.assert_no_pending_responses()
@@ -152,10 +116,10 @@ def test_a_layer_that_cannot_be_read_is_answered_per_gate_on_error(
 def test_a_layer_never_scanned_starts_a_layer_build(
     dynamodb: Any, version: dict[str, Any], layers: Stubber
 ) -> None:
-    layer_answer(layers, version)
+    layer_answer(layers, version["layer"], version["layer_sha"])
     launcher = RecordingLauncher()
     client, stub = codedeploy("Failed")
-    lam = LambdaWithLayers(boto3.client("lambda", region_name=REGION), layers.client)
+    lam = LayersStubbed(boto3.client("lambda", region_name=REGION), layers.client)
     run = runtime(dynamodb, clients={"codedeploy": client, "lambda": lam}, launcher=launcher)
     codedeploy_hook.answer(payload("gate-codedeploy-hook.json"), run, deadline=NOW + 25)
     stub.assert_no_pending_responses()
@@ -184,7 +148,7 @@ def code_object(data: bytes) -> tuple[str, str]:
                      CreateBucketConfiguration={"LocationConstraint": REGION})  # fmt: skip
     s3.put_bucket_versioning(Bucket=CODE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = s3.put_object(Bucket=CODE_BUCKET, Key="orders/v7.zip", Body=data)["VersionId"]
-    return version, base64.b64encode(hashlib.sha256(data).digest()).decode()
+    return version, code_sha256(data)
 
 
 def cfn_runtime(dynamodb: Any, **kwargs: Any) -> Any:
@@ -195,10 +159,11 @@ def cfn_runtime(dynamodb: Any, **kwargs: Any) -> Any:
 def test_cfn_s3_code_is_hashed_as_lambda_does_and_its_scan_decides(
     aws: None, dynamodb: Any
 ) -> None:
-    data = zipped("handler")
+    data = make_zip([file("handler.py", "handler")])
     version, sha = code_object(data)
+    later = make_zip([file("handler.py", "a later upload")])
     boto3.client("s3", region_name=REGION).put_object(Bucket=CODE_BUCKET, Key="orders/v7.zip",
-                                                      Body=zipped("a later upload"))  # fmt: skip
+                                                      Body=later)  # fmt: skip
     scanned(dynamodb, sha, "failed", critical=1)
     code = {"S3Bucket": CODE_BUCKET, "S3Key": "orders/v7.zip", "S3ObjectVersion": version}
     response = cfn_hook.answer(cfn_event(code), cfn_runtime(dynamodb))
@@ -214,7 +179,7 @@ def test_cfn_s3_code_is_hashed_as_lambda_does_and_its_scan_decides(
 def test_cfn_s3_code_never_scanned_is_answered_at_once_and_starts_nothing(
     aws: None, dynamodb: Any
 ) -> None:
-    _, sha = code_object(zipped("new code"))
+    _, sha = code_object(make_zip([file("handler.py", "new code")]))
     launcher = RecordingLauncher()
     code = {"S3Bucket": CODE_BUCKET, "S3Key": "orders/v7.zip"}
     response = cfn_hook.answer(cfn_event(code), cfn_runtime(dynamodb, launcher=launcher))
@@ -255,8 +220,8 @@ def test_cfn_inline_code_passes_with_a_note_and_its_layers_are_checked(
     dynamodb: Any, layers: Stubber
 ) -> None:
     layer = "arn:aws:lambda:eu-central-1:999988887777:layer:shared-fonts:4"
-    layer_sha = base64.b64encode(hashlib.sha256(b"fonts").digest()).decode()
-    layer_answer(layers, {"layer": layer, "layer_sha": layer_sha})
+    layer_sha = code_sha256(b"fonts")
+    layer_answer(layers, layer, layer_sha)
     launcher = RecordingLauncher()
     run = cfn_runtime(dynamodb, clients={"lambda": layers.client}, launcher=launcher)
     event = cfn_event({"ZipFile": "def main(e, c):\n    return 1\n"}, [layer])
@@ -276,8 +241,9 @@ def plain_function(name: str, text: str) -> dict[str, Any]:
     iam = boto3.client("iam", region_name=REGION)
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)
+    code = make_zip([file("handler.py", text)])
     return dict(lam.create_function(FunctionName=name, Role=role, Runtime="python3.12",
-                                    Handler="h.main", Code={"ZipFile": zipped(text)},
+                                    Handler="h.main", Code={"ZipFile": code},
                                     Publish=True))  # fmt: skip
 
 

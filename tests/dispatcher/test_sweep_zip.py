@@ -4,12 +4,8 @@ hash with trigger `sweep`, rescans by age, the in-use index keyed by `code_key`,
 
 from __future__ import annotations
 
-import io
-import zipfile
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -25,35 +21,12 @@ from dispatcher.sweep.status import read_rows
 from tests.dispatcher.conftest import RecordingLauncher, settings, table_items
 from tests.dispatcher.fakes import FakeResolver
 from tests.dispatcher.sweepfakes import HOME, REGION, MotoUnits, session_of
+from tests.dispatcher.zipkit import LayersStubbed, layer_answer
+from tests.lambdazip.zips import file, make_zip
 
 NOW = 1_800_000_000.0
 SWEEP = settings(sweep=SweepSettings(regions=(REGION,)))
 UNITS = [Unit(HOME, REGION)]
-
-
-def _zip(text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        # a fixed timestamp: the same text is the same bytes, so the same CodeSha256, whenever
-        archive.writestr(zipfile.ZipInfo("handler.py", date_time=(2026, 1, 1, 0, 0, 0)), text)
-    return buffer.getvalue()
-
-
-class LayersStubbed:
-    """moto's Lambda client, with GetLayerVersionByArn (which moto lacks) answered by a
-    Stubber-backed client that asserts each exact request."""
-
-    def __init__(self, moto_lambda: Any, stubbed: Any) -> None:
-        self._moto, self._stubbed = moto_lambda, stubbed
-
-    def list_functions(self, **request: Any) -> Any:
-        return self._moto.list_functions(**request)
-
-    def get_function(self, **request: Any) -> Any:
-        return self._moto.get_function(**request)
-
-    def get_layer_version_by_arn(self, **request: Any) -> Any:
-        return self._stubbed.get_layer_version_by_arn(**request)
 
 
 class ZipUnits(MotoUnits):
@@ -74,31 +47,17 @@ def world(aws: None) -> dict[str, Any]:
     session = session_of(HOME)
     role = session.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
     lam = session.client("lambda", region_name=REGION)
-    layer = lam.publish_layer_version(LayerName="libs", Content={"ZipFile": _zip("lib")},
+    lib = make_zip([file("handler.py", "lib")])
+    layer = lam.publish_layer_version(LayerName="libs", Content={"ZipFile": lib},
                                       CompatibleRuntimes=["python3.12"])  # fmt: skip
     made = {}
     for name, code in (("orders", "shared"), ("billing", "shared"), ("mailer", "other")):
         layers = [layer["LayerVersionArn"]] if code == "shared" else []
         made[name] = lam.create_function(
             FunctionName=name, Role=role["Role"]["Arn"], Runtime="python3.12", Handler="h.h",
-            Code={"ZipFile": _zip(code)}, Layers=layers,
+            Code={"ZipFile": make_zip([file("handler.py", code)])}, Layers=layers,
         )  # fmt: skip
     return {"layer": layer, "functions": made}
-
-
-@pytest.fixture
-def stub() -> Iterator[Stubber]:
-    client = boto3.client("lambda", region_name=REGION)
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-def _layer_answer(stub: Stubber, layer: dict[str, Any]) -> None:
-    arn = layer["LayerVersionArn"]
-    content = {"CodeSha256": layer["Content"]["CodeSha256"], "CodeSize": 109}
-    answer = {"LayerVersionArn": arn, "Version": 1, "Content": content}
-    stub.add_response("get_layer_version_by_arn", answer, {"Arn": arn})
 
 
 def sweep(cache: ScanCacheTable, stub: Stubber, *, now: float = NOW, **kw: Any) -> Any:
@@ -110,10 +69,12 @@ def sweep(cache: ScanCacheTable, stub: Stubber, *, now: float = NOW, **kw: Any) 
 
 
 def test_zip_code_and_layers_are_built_once_per_code_hash_with_one_layer_lookup(
-    world: dict[str, Any], cache: ScanCacheTable, stub: Stubber, dynamodb: Any
+    world: dict[str, Any], cache: ScanCacheTable, layers: Stubber, dynamodb: Any
 ) -> None:
-    _layer_answer(stub, world["layer"])  # asked once although two functions use it
-    result, launcher = sweep(cache, stub)
+    layer = world["layer"]
+    # asked once although two functions use it
+    layer_answer(layers, layer["LayerVersionArn"], layer["Content"]["CodeSha256"])
+    result, launcher = sweep(cache, layers)
     fns, layer = world["functions"], world["layer"]
     shared, other = fns["orders"]["CodeSha256"], fns["mailer"]["CodeSha256"]
     layer_sha = layer["Content"]["CodeSha256"]
@@ -142,10 +103,11 @@ def test_zip_code_and_layers_are_built_once_per_code_hash_with_one_layer_lookup(
 
 
 def test_status_and_posture_name_the_function_and_the_layer(
-    world: dict[str, Any], cache: ScanCacheTable, stub: Stubber
+    world: dict[str, Any], cache: ScanCacheTable, layers: Stubber
 ) -> None:
-    _layer_answer(stub, world["layer"])
-    sweep(cache, stub)
+    layer = world["layer"]
+    layer_answer(layers, layer["LayerVersionArn"], layer["Content"]["CodeSha256"])
+    sweep(cache, layers)
     rows = {r.name: r for r in read_rows(cache, NOW)}
     shared = next(n for n in rows if n in {"function:orders", "function:billing"})
     assert set(rows) == {shared, "function:mailer", "layer:libs:1"}  # one row per code hash
@@ -167,7 +129,7 @@ def test_status_and_posture_name_the_function_and_the_layer(
 
 
 def test_old_code_scans_are_rescanned_and_fresh_ones_are_not(
-    world: dict[str, Any], cache: ScanCacheTable, stub: Stubber
+    world: dict[str, Any], cache: ScanCacheTable, layers: Stubber
 ) -> None:
     fns, layer = world["functions"], world["layer"]
     shared, other = fns["orders"]["CodeSha256"], fns["mailer"]["CodeSha256"]
@@ -176,8 +138,8 @@ def test_old_code_scans_are_rescanned_and_fresh_ones_are_not(
     cache.record(code_key(other), verdict, now=NOW - 3600, keep_seconds=86400)
     layer_sha = layer["Content"]["CodeSha256"]
     cache.record(code_key(layer_sha), verdict, now=NOW - 3600, keep_seconds=86400)
-    _layer_answer(stub, layer)
-    result, launcher = sweep(cache, stub)
+    layer_answer(layers, layer["LayerVersionArn"], layer["Content"]["CodeSha256"])
+    result, launcher = sweep(cache, layers)
     assert [(r.kind, r.code_sha256) for r in launcher.requests] == [(KIND_LAMBDA_ZIP, shared)]
     reasons = {x.code.code_sha256: x.reason for x in result.lines if x.code}
     assert reasons == {shared: "rescan-due", other: "scanned-recently",
@@ -185,12 +147,12 @@ def test_old_code_scans_are_rescanned_and_fresh_ones_are_not(
 
 
 def test_a_deleted_layer_version_is_noted_and_the_function_still_scanned(
-    world: dict[str, Any], cache: ScanCacheTable, stub: Stubber
+    world: dict[str, Any], cache: ScanCacheTable, layers: Stubber
 ) -> None:
     arn = world["layer"]["LayerVersionArn"]
-    stub.add_client_error("get_layer_version_by_arn", "ResourceNotFoundException",
+    layers.add_client_error("get_layer_version_by_arn", "ResourceNotFoundException",
                           expected_params={"Arn": arn})  # fmt: skip
-    result, launcher = sweep(cache, stub)
+    result, launcher = sweep(cache, layers)
     assert {r.kind for r in launcher.requests} == {KIND_LAMBDA_ZIP}
     assert len(launcher.requests) == 2
     assert not result.retry
@@ -198,20 +160,21 @@ def test_a_deleted_layer_version_is_noted_and_the_function_still_scanned(
 
 
 def test_any_other_layer_error_fails_the_unit_for_a_retry(
-    world: dict[str, Any], cache: ScanCacheTable, stub: Stubber
+    world: dict[str, Any], cache: ScanCacheTable, layers: Stubber
 ) -> None:
-    stub.add_client_error("get_layer_version_by_arn", "ServiceException")
-    result, launcher = sweep(cache, stub)
+    layers.add_client_error("get_layer_version_by_arn", "ServiceException")
+    result, launcher = sweep(cache, layers)
     assert result.retry and not launcher.requests
 
 
 def test_function_filters_apply_to_zip_code_and_its_layers(
-    world: dict[str, Any], cache: ScanCacheTable, stub: Stubber
+    world: dict[str, Any], cache: ScanCacheTable, layers: Stubber
 ) -> None:
-    _layer_answer(stub, world["layer"])
+    layer = world["layer"]
+    layer_answer(layers, layer["LayerVersionArn"], layer["Content"]["CodeSha256"])
     config = settings(sweep=SweepSettings(regions=(REGION,)),
                       filters=Filters(exclude_functions=("orders", "billing")))  # fmt: skip
-    result, launcher = sweep(cache, stub, config=config)
+    result, launcher = sweep(cache, layers, config=config)
     assert [r.code_arn for r in launcher.requests] == [world["functions"]["mailer"]["FunctionArn"]]
     skipped = {x.reason for x in result.lines if x.action == "skip"}
     assert skipped == {"excluded-function"}

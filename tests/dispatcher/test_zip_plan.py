@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from typing import Any
@@ -22,13 +21,14 @@ from dispatcher.scancache import code_key
 from scanner_runner.cli import main
 from tests.dispatcher.conftest import ACCOUNT, EVENTS, REGION, load_event, settings
 from tests.dispatcher.fakes import FakeResolver
+from tests.lambdazip.zips import code_sha256
 
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
 LAYER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:"
 
 
 def sha(text: str) -> str:
-    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    return code_sha256(text.encode())
 
 
 def _plan(raw: Any, resolver: Any = None) -> list[m.Decision]:
@@ -36,8 +36,7 @@ def _plan(raw: Any, resolver: Any = None) -> list[m.Decision]:
 
 
 def test_code_key_is_the_hex_of_lambdas_base64_hash() -> None:
-    digest = hashlib.sha256(b"code").digest()
-    assert code_key(base64.b64encode(digest).decode()) == f"code#sha256:{digest.hex()}"
+    assert code_key(code_sha256(b"code")) == f"code#sha256:{hashlib.sha256(b'code').hexdigest()}"
 
 
 def test_update_function_code_of_a_zip_function_builds_its_code_offline() -> None:

@@ -3,10 +3,6 @@ role; GetLayerVersionByArn (which moto lacks) through a Stubber that checks the 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
-import zipfile
 from typing import Any
 
 import boto3
@@ -29,15 +25,9 @@ from tests.dispatcher.test_resolve_aws import (
     CountingSessions,
     _member_session,
 )
+from tests.lambdazip.zips import code_sha256, file, make_zip
 
 LAYER = f"arn:aws:lambda:{REGION}:{MEMBER}:layer:shared-libs:4"
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("app.py", "def handler(e, c):\n    return 1\n")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -47,7 +37,7 @@ def zip_function(aws: None) -> dict[str, Any]:
     session = _member_session()
     session.client("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST)
     role = session.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=TRUST)
-    data = _zip()
+    data = make_zip([file("app.py", "def handler(e, c):\n    return 1\n")])
     created = session.client("lambda").create_function(
         FunctionName="billing", Runtime="python3.12", Handler="app.handler",
         Role=role["Role"]["Arn"], Code={"ZipFile": data}, Publish=True,
@@ -61,10 +51,7 @@ def test_function_code_cross_account_through_the_role(zip_function: dict[str, An
     found = resolver.function_code(MEMBER, REGION, zip_function["arn"] + ":1")
     assert found.package_type == "Zip" and found.code is not None
     assert found.code.code_sha256 == zip_function["sha"]
-    assert (
-        found.code.code_sha256
-        == base64.b64encode(hashlib.sha256(zip_function["data"]).digest()).decode()
-    )
+    assert found.code.code_sha256 == code_sha256(zip_function["data"])
     assert found.code.kind == KIND_LAMBDA_ZIP and found.code.runtime == "python3.12"
     assert found.code.arn == zip_function["arn"] + ":1"
     resolver.function_code(MEMBER, REGION, zip_function["arn"] + ":1")  # answered from cache
@@ -88,7 +75,7 @@ def test_a_zip_event_without_its_hash_plans_through_getfunction(
 
 def test_layer_lookup_sends_exactly_getlayerversionbyarn() -> None:
     client = boto3.client("lambda", region_name=REGION)
-    sha = base64.b64encode(hashlib.sha256(b"layer").digest()).decode()
+    sha = code_sha256(b"layer")
     with Stubber(client) as stubber:
         stubber.add_response(
             "get_layer_version_by_arn",

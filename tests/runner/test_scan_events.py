@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-import jsonschema  # type: ignore[import-untyped]  # no stubs; a test dependency only
 import pytest
 from botocore.stub import Stubber
 from cfnlint.decode import decode_str
@@ -18,11 +16,11 @@ from scanner_runner import integrations, writers
 from scanner_runner.consolelinks import s3_object_url
 from scanner_runner.publish import Clients, Targets, make_clients, publish
 from scanner_runner.report import TriggerInfo
+from tests.eventsink import received, rule_queue, validate_event
 from tests.runner.conftest import error_policy, fixed_report
 from tests.runner.test_asff_zip import zip_report
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-SCHEMA = json.loads((DOCS / "events.schema.json").read_text())
 NOW = datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)
 
 
@@ -38,31 +36,19 @@ def documented_rule(name: str) -> dict[str, Any]:
 
 def queue_for_rule(session: Any, rule: dict[str, Any]) -> str:
     """Put a documented rule on moto, an SQS queue in place of its target; the queue URL."""
-    sqs, events = session.client("sqs"), session.client("events")
-    url = sqs.create_queue(QueueName="chat")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
     (target,) = rule["Targets"]
-    events.put_rule(Name="documented", EventPattern=json.dumps(rule["EventPattern"]))
-    transform = (
-        {"InputTransformer": target["InputTransformer"]} if "InputTransformer" in target else {}
-    )
-    events.put_targets(Rule="documented", Targets=[{"Id": target["Id"], "Arn": arn, **transform}])
-    return url
+    kept = {k: target[k] for k in ("Id", "InputTransformer") if k in target}
+    return rule_queue(session.client("events"), session.client("sqs"), "chat",
+                      rule["EventPattern"], rule="documented", target=kept)  # fmt: skip
 
 
 def test_publish_sends_scan_completed_that_the_documented_rule_matches(
     aws: None, tmp_path: Path
 ) -> None:
     session = boto3.session.Session(region_name="us-east-1")
-    events = session.client("events")
-    queue = session.client("sqs").create_queue(QueueName="all")["QueueUrl"]
-    arn = session.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["deployscan"]}))
-    events.put_targets(Rule="all", Targets=[{"Id": "all", "Arn": arn}])
+    events, sqs = session.client("events"), session.client("sqs")
+    queue = rule_queue(events, sqs, "all", {"source": ["deployscan"]}, rule="all",
+                       target={"Id": "all"})  # fmt: skip
     chat = queue_for_rule(session, documented_rule("FailedScansToChat"))
     targets = Targets(event_bus="default")
     report = fixed_report()
@@ -70,9 +56,8 @@ def test_publish_sends_scan_completed_that_the_documented_rule_matches(
     done = publish(report, tmp_path, targets=targets, clients=make_clients(targets, session),
                    cache_keys=(), now=NOW)  # fmt: skip
     assert not done.failed
-    (message,) = session.client("sqs").receive_message(QueueUrl=queue)["Messages"]
-    event = json.loads(message["Body"])
-    jsonschema.Draft202012Validator(SCHEMA).validate(event)
+    (event,) = received(sqs, queue)
+    validate_event(event)
     detail = event["detail"]
     assert detail["verdict"] == "failed" and detail["kind"] == "image"
     assert detail["counts"] == report.summary
@@ -82,8 +67,7 @@ def test_publish_sends_scan_completed_that_the_documented_rule_matches(
     assert detail["top_findings"][0]["id"] == "38001"
     assert len(detail["top_findings"]) == integrations.TOP_FINDINGS
     # What the documented chat rule hands SNS: an Amazon Q Developer custom notification.
-    (posted,) = session.client("sqs").receive_message(QueueUrl=chat)["Messages"]
-    notification = json.loads(posted["Body"])
+    (notification,) = received(sqs, chat)
     assert (notification["version"], notification["source"]) == ("1.0", "custom")
     content = notification["content"]
     assert content["textType"] == "client-markdown"
@@ -102,7 +86,7 @@ def test_event_detail_for_every_state_matches_the_schema(stored: bool) -> None:
     ):
         entry = integrations.scan_completed(report, stored)
         event = {"source": "deployscan", "detail-type": entry.detail_type, "detail": entry.detail}
-        jsonschema.Draft202012Validator(SCHEMA).validate(event)
+        validate_event(event)
         assert bool(entry.detail["report_uris"]) is stored
 
 
@@ -139,8 +123,7 @@ def test_the_documented_ticket_rule_matches_critical_scans_of_running_workloads(
     if not changes.get("findings", True):
         report = report.with_(status="failed")
     integrations.send_scan_completed(report, session.client("events"), "default", stored=True)
-    got = session.client("sqs").receive_message(QueueUrl=url).get("Messages", [])
-    assert bool(got) is matched
+    assert bool(received(session.client("sqs"), url)) is matched
 
 
 def test_zip_functions_and_layers_are_their_own_kinds() -> None:
@@ -151,6 +134,6 @@ def test_zip_functions_and_layers_are_their_own_kinds() -> None:
     for report in (function, layer):
         entry = integrations.scan_completed(report, True, "eu-west-1")
         event = {"source": "deployscan", "detail-type": entry.detail_type, "detail": entry.detail}
-        jsonschema.Draft202012Validator(SCHEMA).validate(event)
+        validate_event(event)
         assert entry.detail["report_url"].startswith("https://s3.console.aws.amazon.com/")
     assert integrations.scan_completed(function, False).detail["report_url"] is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
@@ -19,32 +18,15 @@ from dispatcher.tiers import TierPolicy
 from scanner_runner.buildwatch import BuildWatcher, verdict_of
 from scanner_runner.cli import main
 from scanner_runner.startbuild import cached_message, plan_manual_build, start
+from tests.dispatcher.conftest import create_project, push_ecr_image
 
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 PROJECT = "deployscan-scan"
 
 
-def push_ecr_image(repository: str = "shop/api", tag: str = "1.4.2") -> str:
-    """Put a manifest into moto's ECR and return the digest ECR reports for the tag."""
-    ecr = boto3.client("ecr")
-    ecr.create_repository(repositoryName=repository)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
-                   "digest": "sha256:" + "a" * 64},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 3,
-                    "digest": "sha256:" + "b" * 64}],
-    }  # fmt: skip
-    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
-    images = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
-    digest: str = images["imageDetails"][0]["imageDigest"]
-    return digest
-
-
 def test_start_build_sends_the_dispatchers_variables(aws: None) -> None:
-    digest = push_ecr_image()
+    digest = push_ecr_image("shop/api", "1.4.2", region="us-east-1")
     resolver = AwsResolver(boto3.session.Session(), None)
     plan = plan_manual_build(
         ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
@@ -114,7 +96,7 @@ def make_cache(digest: str, status: str, expires_at: int) -> Any:
 def test_scan_cache_suppresses_a_recent_scan_unless_forced(
     aws: None, force: bool, expires_at: int, cached: bool
 ) -> None:
-    digest = push_ecr_image()
+    digest = push_ecr_image("shop/api", "1.4.2", region="us-east-1")
     ddb = make_cache(digest, "passed", expires_at)
     plan = plan_manual_build(
         ImageRef.parse(f"{REGISTRY}/shop/api:1.4.2"),
@@ -215,17 +197,7 @@ def test_verdict_mapping(status: str, exported: dict[str, str], code: int) -> No
 
 
 def test_cli_starts_and_waits_against_moto(aws: None) -> None:
-    boto3.client("codebuild").create_project(
-        name=PROJECT,
-        source={"type": "S3", "location": "artifacts/deployscan/runner.zip"},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment={
-            "type": "LINUX_CONTAINER",
-            "image": "img",
-            "computeType": "BUILD_GENERAL1_SMALL",
-        },
-        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/scan",
-    )
+    create_project(boto3.client("codebuild"), PROJECT)
     runner = CliRunner()
     result = runner.invoke(main, ["start-build", "alpine:3.20", "--wait", "--interval", "0"])
     # moto's build "succeeds" without running anything: no exported verdict, so no pass
@@ -235,7 +207,7 @@ def test_cli_starts_and_waits_against_moto(aws: None) -> None:
 
 
 def test_cli_reports_already_scanned(aws: None) -> None:
-    digest = push_ecr_image()
+    digest = push_ecr_image("shop/api", "1.4.2", region="us-east-1")
     make_cache(digest, "failed", 4_000_000_000)
     result = CliRunner().invoke(
         main, ["start-build", f"{REGISTRY}/shop/api:1.4.2", "--cache-table", "scan-cache"]
@@ -298,7 +270,7 @@ LAMBDA_PROJECT = "deployscan-scan-lambda"
 def test_start_build_chooses_the_tier_as_the_dispatcher_does(
     aws: None, tier: str | None, limit_mib: int, expected: tuple[str, str | None]
 ) -> None:
-    digest = push_ecr_image()
+    digest = push_ecr_image("shop/api", "1.4.2", region="us-east-1")
     tiers = TierPolicy(
         ec2_project=PROJECT,
         lambda_project=LAMBDA_PROJECT,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -16,22 +13,22 @@ from dispatcher.launch import CodeBuildLauncher
 from dispatcher.resolve_aws import AwsResolver
 from scanner_runner.cli import main
 from scanner_runner.startbuild import plan_code_build, start
+from tests.dispatcher.conftest import create_project
+from tests.lambdazip.zips import file, make_zip
 from tests.runner.test_start_build import ACCOUNT, PROJECT
 
 TRUST = '{"Version": "2012-10-17", "Statement": []}'
 
 
 def create_zip_function() -> dict[str, str]:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("app.py", "def handler(e, c):\n    return 1\n")
+    code = make_zip([file("app.py", "def handler(e, c):\n    return 1\n")])
     role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=TRUST)
     created = boto3.client("lambda").create_function(
         FunctionName="orders",
         Runtime="python3.12",
         Handler="app.handler",
         Role=role["Role"]["Arn"],
-        Code={"ZipFile": buffer.getvalue()},
+        Code={"ZipFile": code},
         Publish=True,
     )
     return {"arn": created["FunctionArn"], "sha": created["CodeSha256"]}
@@ -80,17 +77,7 @@ def test_a_bad_arn_is_refused_before_any_call(kind: str, arn: str) -> None:
 
 def test_cli_start_build_lambda_against_moto(aws: None) -> None:
     function = create_zip_function()
-    boto3.client("codebuild").create_project(
-        name=PROJECT,
-        source={"type": "S3", "location": "artifacts/deployscan/runner.zip"},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment={
-            "type": "LINUX_CONTAINER",
-            "image": "img",
-            "computeType": "BUILD_GENERAL1_SMALL",
-        },
-        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/scan",
-    )
+    create_project(boto3.client("codebuild"), PROJECT)
     result = CliRunner().invoke(main, ["start-build", "--lambda", function["arn"]])
     assert result.exit_code == 0, result.output
     assert f"started {PROJECT}:" in result.output and function["sha"] in result.output
