@@ -17,8 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report_bench import findings as sample
+from benchmarks.report_bench import sample_report
 from scanner_runner.policy import Policy, evaluate
-from scanner_runner.report import ImageInfo, ScannerInfo, ScanReport, TriggerInfo
+from scanner_runner.report import ImageInfo, TriggerInfo
 from scanner_runner.writers import asff
 
 GOAL_SECONDS = 1.0
@@ -36,7 +37,10 @@ def main() -> None:
     worst = 0.0
     print(f"findings: {args.findings}  (best of {args.rounds} rounds)")
     for count in (0, len(WORKLOADS)):
-        report = ScanReport(
+        report = sample_report(
+            marked,
+            decision,
+            status,
             image=ImageInfo(
                 ref=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/app:1",
                 registry=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
@@ -44,13 +48,6 @@ def main() -> None:
                 digest="sha256:" + "ab" * 32,
             ),
             trigger=TriggerInfo(source="ecs:TaskStateChange", account=ACCOUNT, region=REGION),
-            scanner=ScannerInfo("qscanner", "4.8.0-2", "get-report"),
-            started_at="2026-01-01T00:00:00Z",
-            finished_at="2026-01-01T00:01:00Z",
-            status=status,
-            policy=decision,
-            findings=marked,
-            report_uri="s3://bucket/prefix/report.json",
             workloads=WORKLOADS[:count],
         )
         rendered, parsed, size = 1e9, 1e9, 0
