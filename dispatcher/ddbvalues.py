@@ -30,6 +30,19 @@ def number(item: Mapping[str, Any], name: str) -> float:
         return 0.0
 
 
+def counts(item: Mapping[str, Any], name: str) -> dict[str, int]:
+    """A map of whole numbers (`{"M": {"critical": {"N": "2"}, …}}`); empty when absent."""
+    raw = item.get(name)
+    values = raw.get("M", {}) if isinstance(raw, dict) else {}
+    return {k: int(number(values, k)) for k in values if isinstance(k, str)}
+
+
+def not_false(item: Mapping[str, Any], name: str) -> bool:
+    """A boolean that is true unless stored as false (absent or malformed: true)."""
+    raw = item.get(name)
+    return not (isinstance(raw, dict) and raw.get("BOOL") is False)
+
+
 def iso(stamp: str | None) -> str:
     """Epoch seconds as ISO-8601 UTC; the text itself (cut) when it is not a time."""
     if stamp is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from dispatcher.ddbvalues import number, text
+from dispatcher.ddbvalues import counts, not_false, number, text
 from dispatcher.errors import CacheError, aws_error_code
 from dispatcher.scancache.table import (
     COMPLETED_STATUSES,
@@ -147,16 +147,13 @@ def _last_scan(item: dict[str, Any], prefix: str = "") -> LastScan | None:
             status, number(item, "updated_at"), lease_until=number(item, "lease_expires_at")
         )
     at = number(item, f"{prefix}completed_at") or number(item, f"{prefix}updated_at")
-    raw = item.get(f"{prefix}counts", {})
-    counts = raw.get("M", {}) if isinstance(raw, dict) else {}
     uri = text(item, f"{prefix}report_uri") or ""
-    flag = item.get(f"{prefix}vuln_data")
     return LastScan(
         status or "",
         at,
         "" if uri == "-" else uri,
-        {k: int(number(counts, k)) for k in counts if isinstance(k, str)},
-        vulnerability_data=not (isinstance(flag, dict) and flag.get("BOOL") is False),
+        counts(item, f"{prefix}counts"),
+        vulnerability_data=not_false(item, f"{prefix}vuln_data"),
     )
 
 

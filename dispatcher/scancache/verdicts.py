@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatcher.ddbvalues import iso, number, text
+from dispatcher.ddbvalues import counts, iso, not_false, number, text
 from dispatcher.scancache.table import (
     COMPLETED_STATUSES,
     PARTITION_KEY,
@@ -81,16 +81,14 @@ def _live(key: str, item: dict[str, Any], now: float) -> CachedScan | None:
 
 
 def _scan(key: str, item: dict[str, Any], status: str, stamp: str | None) -> CachedScan:
-    counts = item.get("counts", {}).get("M", {}) if isinstance(item.get("counts"), dict) else {}
-    vuln = item.get("vuln_data")
     return CachedScan(
         key=key,
         status=status,
         when=iso(stamp or text(item, "updated_at")),
         build_id=text(item, "build_id"),
         report_uri=text(item, "report_uri"),
-        counts={k: int(number(counts, k)) for k in counts if isinstance(k, str)},
-        vulnerability_data=not (isinstance(vuln, dict) and vuln.get("BOOL") is False),
+        counts=counts(item, "counts"),
+        vulnerability_data=not_false(item, "vuln_data"),
         completed_at=number(item, "completed_at"),
         reason=(text(item, "reason") or "").removeprefix("-")[:1000],
     )
