@@ -3,7 +3,6 @@ and each state shows its own badge colour (a broken layout or a green inventory 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,10 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # Not skipped when Chromium is missing: the screenshots are part of what is checked.
-    if not (shutil.which("chromium") or Path(screenshots.CHROMIUM).is_file()):
-        pytest.fail("chromium is not installed: run `make sysdeps` (it installs Debian's chromium)")
+    try:
+        screenshots.find_chromium()
+    except screenshots.ScreenshotError as exc:
+        pytest.fail(str(exc))
     return screenshots.take_all(tmp_path_factory.mktemp("shots"))
 
 
