@@ -13,14 +13,14 @@ import datetime
 import http.server
 import ipaddress
 import ssl
-import threading
 from pathlib import Path
-from types import TracebackType
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from scanner_runner.devtools.loopback import LoopbackServer
 
 
 def _cert(
@@ -56,7 +56,7 @@ def _pem(path: Path, data: bytes) -> Path:
     return path
 
 
-class CodeServer:
+class CodeServer(LoopbackServer):
     """Serves `put` bytes over HTTPS on loopback; `ca_bundle` is the CA file to trust."""
 
     def __init__(self, directory: Path) -> None:
@@ -80,9 +80,8 @@ class CodeServer:
         )
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(cert_file, key_file)
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._serve(self._handler())
         self._httpd.socket = self._context.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     def put(self, name: str, data: bytes) -> str:
         """Serve `data`; the presigned-looking URL it is served at."""
@@ -91,18 +90,7 @@ class CodeServer:
 
     def url(self, kind: str, name: str) -> str:
         """`https://127.0.0.1:<port>/<kind>/<name>?<a fake signature>`."""
-        port = self._httpd.server_address[1]
-        return f"https://127.0.0.1:{port}/{kind}/{name}?X-Amz-Signature=SIGNATURE-SENTINEL"
-
-    def __enter__(self) -> CodeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        return f"https://127.0.0.1:{self.port}/{kind}/{name}?X-Amz-Signature=SIGNATURE-SENTINEL"
 
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         server = self

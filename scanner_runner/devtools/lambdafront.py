@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import urllib.error
 import urllib.request
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from scanner_runner.devtools.codeserve import CodeServer
+from scanner_runner.devtools.loopback import LoopbackServer
 
 _HOP_HEADERS = {"host", "content-length", "connection", "accept-encoding"}
 _TRUST = json.dumps(
@@ -32,20 +31,19 @@ _TRUST = json.dumps(
 )  # fmt: skip
 
 
-class LambdaFront:
+class LambdaFront(LoopbackServer):
     """Proxies to `moto_endpoint`; `register` publishes code bytes for their CodeSha256."""
 
     def __init__(self, moto_endpoint: str, code: CodeServer) -> None:
         self._moto = moto_endpoint.rstrip("/")
         self._code = code
         self._urls: dict[str, str] = {}
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def endpoint(self) -> str:
         """`http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_LAMBDA."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def ca_bundle(self) -> str:
@@ -80,16 +78,6 @@ class LambdaFront:
         self.register(created["CodeSha256"], code)
         self.register(published["Content"]["CodeSha256"], layer_code)
         return created, published
-
-    def __enter__(self) -> LambdaFront:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     def _forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes
