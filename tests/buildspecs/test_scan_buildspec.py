@@ -45,6 +45,45 @@ def pushed(registry: LocalRegistry) -> tuple[str, str]:
     return f"{registry.host}/shop/checkout-api:2.3.1", digest
 
 
+def scan_launcher(
+    moto_server: MotoServer,
+    tmp_path: Path,
+    *,
+    scenario: str,
+    sha256: str | None = None,
+    insecure_registries: str = "",
+    env: dict[str, str] | None = None,
+) -> LocalBuildLauncher:
+    """A fresh stack (QScanner double in the artifacts bucket, playing `scenario`) and the local
+    executor for its scan project; `env` adds to the build image's environment."""
+    moto_server.reset()
+    double = DOUBLE.read_bytes()
+    stack = create_stack(
+        moto_server.client,
+        scanner="qscanner",
+        qualys_pod="US1",
+        qualys_token=TOKEN,
+        insecure_registries=insecure_registries,
+        extra_env=(
+            EnvVar("QSCANNER_URL", f"s3://{NAMES.artifacts_bucket}/deployscan/qscanner"),
+            EnvVar("QSCANNER_SHA256", sha256 or hashlib.sha256(double).hexdigest()),
+            EnvVar("QSCANNER_DOUBLE_SCENARIO", scenario),
+        ),
+    )
+    moto_server.client("s3").put_object(
+        Bucket=NAMES.artifacts_bucket, Key="deployscan/qscanner", Body=double
+    )
+    project = LocalProject(
+        name=NAMES.project,
+        source_dir=ROOT,
+        work_root=tmp_path,
+        environment=stack.environment,
+        base_env=build_image_environment({**moto_server.environment(), **NO_INDEX, **(env or {})}),
+        timeout_seconds=120,
+    )
+    return LocalBuildLauncher(project, secrets_client=moto_server.client("secretsmanager"))
+
+
 def run_scan_build(
     moto_server: MotoServer,
     registry: LocalRegistry,
@@ -55,31 +94,9 @@ def run_scan_build(
     sha256: str | None = None,
     tier: str = "ec2",
 ) -> BuildResult:
-    moto_server.reset()
-    s3 = moto_server.client("s3")
-    double = DOUBLE.read_bytes()
-    stack = create_stack(
-        moto_server.client,
-        scanner="qscanner",
-        qualys_pod="US1",
-        qualys_token=TOKEN,
-        insecure_registries=registry.host,
-        extra_env=(
-            EnvVar("QSCANNER_URL", f"s3://{NAMES.artifacts_bucket}/deployscan/qscanner"),
-            EnvVar("QSCANNER_SHA256", sha256 or hashlib.sha256(double).hexdigest()),
-            EnvVar("QSCANNER_DOUBLE_SCENARIO", scenario),
-        ),
+    launcher = scan_launcher(
+        moto_server, tmp_path, scenario=scenario, sha256=sha256, insecure_registries=registry.host
     )
-    s3.put_object(Bucket=NAMES.artifacts_bucket, Key="deployscan/qscanner", Body=double)
-    project = LocalProject(
-        name=NAMES.project,
-        source_dir=ROOT,
-        work_root=tmp_path,
-        environment=stack.environment,
-        base_env=build_image_environment({**moto_server.environment(), **NO_INDEX}),
-        timeout_seconds=120,
-    )
-    launcher = LocalBuildLauncher(project, secrets_client=moto_server.client("secretsmanager"))
     request = BuildRequest(
         project=NAMES.project,
         image=ImageRef.parse(image),

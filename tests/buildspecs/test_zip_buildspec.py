@@ -15,23 +15,15 @@ import pytest
 from dispatcher.buildvars import KIND_LAMBDA_ZIP, BuildRequest
 from scanner_runner.devtools.codeserve import CodeServer
 from scanner_runner.devtools.demo.motoserver import MotoServer
-from scanner_runner.devtools.demo.stack import create_stack
 from scanner_runner.devtools.lambdafront import LambdaFront
 from scanner_runner.devtools.localbuild.executor import run_build
-from scanner_runner.devtools.localbuild.launcher import (
-    LocalBuildLauncher,
-    LocalProject,
-    build_image_environment,
-)
 from scanner_runner.devtools.localbuild.model import EnvVar
 from tests.buildspecs.test_scan_buildspec import (
-    DOUBLE,
     NAMES,
-    NO_INDEX,
-    ROOT,
     TOKEN,
     bare_build,
     report_keys,
+    scan_launcher,
 )
 from tests.lambdazip.zips import function_zip, layer_zip
 
@@ -46,22 +38,8 @@ def front(moto_server: MotoServer, tmp_path: Path) -> Iterator[LambdaFront]:
 def test_a_zip_function_and_its_layer_are_scanned_by_the_buildspec(
     moto_server: MotoServer, front: LambdaFront, tmp_path: Path, tier: str
 ) -> None:
-    moto_server.reset()
-    double = DOUBLE.read_bytes()
-    stack = create_stack(
-        moto_server.client,
-        scanner="qscanner",
-        qualys_pod="US1",
-        qualys_token=TOKEN,
-        extra_env=(
-            EnvVar("QSCANNER_URL", f"s3://{NAMES.artifacts_bucket}/deployscan/qscanner"),
-            EnvVar("QSCANNER_SHA256", hashlib.sha256(double).hexdigest()),
-            EnvVar("QSCANNER_DOUBLE_SCENARIO", "findings"),
-        ),
-    )
-    moto_server.client("s3").put_object(
-        Bucket=NAMES.artifacts_bucket, Key="deployscan/qscanner", Body=double
-    )
+    env = {"AWS_ENDPOINT_URL_LAMBDA": front.endpoint, "REQUESTS_CA_BUNDLE": front.ca_bundle}
+    launcher = scan_launcher(moto_server, tmp_path, scenario="findings", env=env)
     lam = moto_server.client("lambda")
     layer_data, code_data = layer_zip(), function_zip()
     created, layer = front.deploy(
@@ -72,22 +50,6 @@ def test_a_zip_function_and_its_layer_are_scanned_by_the_buildspec(
         layer={"LayerName": "shared-libs", "CompatibleRuntimes": ["python3.12"]},
         layer_code=layer_data,
     )
-    project = LocalProject(
-        name=NAMES.project,
-        source_dir=ROOT,
-        work_root=tmp_path,
-        environment=stack.environment,
-        base_env=build_image_environment(
-            {
-                **moto_server.environment(),
-                **NO_INDEX,
-                "AWS_ENDPOINT_URL_LAMBDA": front.endpoint,
-                "REQUESTS_CA_BUNDLE": front.ca_bundle,
-            }
-        ),
-        timeout_seconds=120,
-    )
-    launcher = LocalBuildLauncher(project, secrets_client=moto_server.client("secretsmanager"))
     arn = created["FunctionArn"] + ":1"
     request = BuildRequest(
         project=NAMES.project,
