@@ -10,6 +10,7 @@ import boto3
 
 from dispatcher.errors import LookupFailed
 from dispatcher.sweep.messages import Unit
+from scanner_runner.devtools.demo.sweep import EcsWithDigests
 
 HOME = "123456789012"  # moto's default account
 MEMBER = "210987654321"
@@ -17,32 +18,9 @@ REGION = "eu-central-1"
 ROLE = "deployscan-scan-access"
 
 
-class WithDigests:
-    """A moto ECS client whose DescribeTasks containers carry `imageDigest` (moto sets none),
-    taken from `digests` (image -> digest), as the ECS agent reports it for running tasks."""
-
-    def __init__(self, ecs: Any, digests: Mapping[str, str]) -> None:
-        self._ecs, self._digests = ecs, digests
-
-    def list_clusters(self, **request: Any) -> Any:
-        return self._ecs.list_clusters(**request)
-
-    def list_tasks(self, **request: Any) -> Any:
-        return self._ecs.list_tasks(**request)
-
-    def describe_tasks(self, **request: Any) -> Any:
-        answer = self._ecs.describe_tasks(**request)
-        for task in answer.get("tasks", []):
-            for container in task.get("containers", []):
-                digest = self._digests.get(container.get("image"))
-                if digest:
-                    container["imageDigest"] = digest
-        return answer
-
-
 class MotoUnits:
     """`UnitClients` over moto: each account through its own moto credentials (moto keeps one
-    world per account), containers given digests by `WithDigests`."""
+    world per account), containers given digests by `EcsWithDigests`."""
 
     def __init__(self, digests: Mapping[str, str], missing: frozenset[str] = frozenset()) -> None:
         self.digests, self.missing = digests, missing
@@ -54,7 +32,7 @@ class MotoUnits:
                                retryable=False)  # fmt: skip
         self.entered.append(unit)
         session = session_of(unit.account)
-        return (WithDigests(session.client("ecs", region_name=unit.region), self.digests),
+        return (EcsWithDigests(session.client("ecs", region_name=unit.region), self.digests),
                 session.client("lambda", region_name=unit.region))  # fmt: skip
 
 

@@ -13,7 +13,7 @@ registry's own digests, as ECS and Lambda report them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,21 +46,27 @@ class DemoUnits:
 
     def clients(self, unit: Unit) -> tuple[Any, Any]:
         """(ecs, lambda) of the emulated account."""
-        return _Ecs(self._moto.client("ecs"), self._digests), _Lambda(
+        return EcsWithDigests(self._moto.client("ecs"), self._digests), _Lambda(
             self._moto.client("lambda"), self._digests
         )
 
 
-class _Ecs:
-    def __init__(self, ecs: Any, digests: dict[str, str]) -> None:
+class EcsWithDigests:
+    """A moto ECS client whose DescribeTasks containers carry `imageDigest` (moto sets none),
+    taken from `digests` (image -> digest), as the ECS agent reports it for running tasks."""
+
+    def __init__(self, ecs: Any, digests: Mapping[str, str]) -> None:
         self.list_clusters, self.list_tasks = ecs.list_clusters, ecs.list_tasks
         self._ecs, self._digests = ecs, digests
 
     def describe_tasks(self, **request: Any) -> Any:
+        """moto's answer, each container with the digest of its image when known."""
         answer = self._ecs.describe_tasks(**request)
         for task in answer.get("tasks", []):
             for container in task.get("containers", []):
-                container["imageDigest"] = self._digests.get(container.get("image"))
+                digest = self._digests.get(container.get("image"))
+                if digest:
+                    container["imageDigest"] = digest
         return answer
 
 
