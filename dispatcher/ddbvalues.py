@@ -43,11 +43,16 @@ def not_false(item: Mapping[str, Any], name: str) -> bool:
     return not (isinstance(raw, dict) and raw.get("BOOL") is False)
 
 
+def utc_text(epoch: float) -> str:
+    """Epoch seconds as ISO-8601 UTC text: `2026-03-01T10:00:42Z`."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def iso(stamp: str | None) -> str:
     """Epoch seconds as ISO-8601 UTC; the text itself (cut) when it is not a time."""
     if stamp is None:
         return "at an unknown time"
     try:
-        return datetime.fromtimestamp(float(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_text(float(stamp))
     except (ValueError, OverflowError, OSError):
         return stamp[:40]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from dispatcher.ddbvalues import utc_text
 from dispatcher.errors import DeployscanError
 from dispatcher.gate.publish import DecisionEvents
 from dispatcher.gate.settings import GateSettings
@@ -137,4 +138,4 @@ def first_seen(value: object, now: float) -> float:
 
 def stamp(epoch: float) -> str:
     """Epoch seconds as the ISO-8601 text `first_seen` reads back."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(epoch)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from dispatcher import model as m
 from dispatcher.buildvars import CODE_KINDS
+from dispatcher.ddbvalues import utc_text
 from dispatcher.errors import DeployscanError, ImageRefError
 from dispatcher.imageref import ImageRef, is_digest
 from dispatcher.scancache import STATUS_ERROR, STATUS_IN_FLIGHT, code_key, indexed_key
@@ -245,7 +245,7 @@ def iso(epoch: float | None) -> str | None:
     """Epoch seconds as ISO-8601 UTC (None when unknown)."""
     if not epoch:
         return None
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(epoch)
 
 
 def inventory_lines(unit: Unit, inventory: Inventory) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DeployscanError, aws_error_code
-from dispatcher.scancache import code_sha256_of
+from dispatcher.scancache import STATUS_FAILED, STATUS_PASSED, code_sha256_of
 from dispatcher.sweep.plan import iso, place_dict
 from dispatcher.sweep.status import SEVERITIES, StatusRow
 
@@ -39,7 +39,7 @@ def document(rows: Sequence[StatusRow], now: float, link: Link) -> dict[str, Any
     return {
         "generated_at": iso(now),
         "running_digests": len(rows),
-        "failing": sum(1 for r in rows if r.verdict == "failed"),
+        "failing": sum(1 for r in rows if r.verdict == STATUS_FAILED),
         "images": [row_dict(r, link) for r in rows],
     }
 
@@ -71,7 +71,7 @@ def render_html(doc: dict[str, Any]) -> str:
     e = html.escape
     body = []
     for item in doc["images"]:
-        css = {"failed": "failed", "passed": "passed"}.get(item["verdict"], "unknown")
+        css = {STATUS_FAILED: "failed", STATUS_PASSED: "passed"}.get(item["verdict"], "unknown")
         counts = " / ".join(str(item["counts"][s]) for s in SEVERITIES)
         if not item["vulnerability_data"]:
             counts = "n/a (inventory only)"

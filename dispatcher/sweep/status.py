@@ -13,6 +13,7 @@ from dispatcher.scancache import (
     CODE_KEY_PREFIX,
     STATUS_FAILED,
     STATUS_IN_FLIGHT,
+    STATUS_PASSED,
     ScanCacheTable,
     indexed_key,
 )
@@ -106,7 +107,7 @@ def rows(entries: Iterable[InUseEntry], verdicts: Mapping[str, LastScan]) -> lis
 def risk(row: StatusRow) -> tuple[int, tuple[int, ...], int, str]:
     """Sort key, riskiest first: failed, then unknown (error, not scanned, in flight), then
     passed; within each, more critical/high/... findings first, then more tasks."""
-    tier = {STATUS_FAILED: 0, "passed": 2}.get(row.verdict, 1)
+    tier = {STATUS_FAILED: 0, STATUS_PASSED: 2}.get(row.verdict, 1)
     return tier, tuple(-row.counts.get(s, 0) for s in SEVERITIES), -row.tasks, row.image
 
 
