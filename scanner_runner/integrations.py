@@ -65,7 +65,7 @@ def scan_completed(report: ScanReport, stored: bool, region: str = "") -> eventb
     return eventbus.scan_completed(
         kind=_KINDS.get(report.lambda_code.kind, "function") if report.lambda_code else "image",
         image=image.ref,
-        digest=image.digest or image.image_id,
+        digest=image.identity,
         verdict=report.status,
         counts=report.summary,
         vulnerability_data=report.vulnerability_data,

@@ -16,7 +16,7 @@ def message(report: ScanReport, uri: str, region: str = "") -> str:
     """The notification body; `uri` is report.json's S3 URI ("" when the reports are not in S3),
     `region` the bucket's (for the console link)."""
     image = report.image
-    digest = image.digest or image.image_id
+    digest = image.identity
     name = image.repository or image.ref
     lines = [
         f"{_headline(report)}: {name}@{short_digest(digest) or 'unknown'}",

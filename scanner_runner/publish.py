@@ -123,7 +123,7 @@ def key_prefix(report: ScanReport, prefix: str, when: datetime) -> str:
     if report.lambda_code is not None:  # the ARN was validated: …:lambda:<region>:<account>:…
         _, _, _, region, account, *_ = report.lambda_code.arn.split(":") + [""] * 5
     repository = [segment(p, "_") for p in (report.image.repository or "unknown").split("/")]
-    digest = report.image.digest or report.image.image_id or "unknown-digest"
+    digest = report.image.identity or "unknown-digest"
     stamp = when.strftime("%Y%m%dT%H%M%SZ")
     parts += [
         segment(account, "unknown-account"),
@@ -256,7 +256,7 @@ def subject(report: ScanReport) -> str:
     """`deployscan: <repo>@<short digest> 2C/5H FAILED` (no counts for an error or inventory-only
     scan: see `notify.subject_verdict`), printable ASCII, one line, at most 100 chars."""
     tail = " " + subject_verdict(report)
-    digest = _ascii(short_digest(report.image.digest or report.image.image_id)) or "unknown"
+    digest = _ascii(short_digest(report.image.identity)) or "unknown"
     repo = _ascii(report.image.repository) or "image"
     room = _SUBJECT_LIMIT - len("deployscan: ") - len(digest) - 1 - len(tail)
     if len(repo) > room:

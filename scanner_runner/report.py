@@ -81,6 +81,11 @@ class ImageInfo:
     image_id: str = ""
     os: str = ""
 
+    @property
+    def identity(self) -> str:
+        """What identifies the scanned content: the manifest digest, else the image id ("")."""
+        return self.digest or self.image_id
+
 
 @dataclass(frozen=True)
 class LambdaInfo:

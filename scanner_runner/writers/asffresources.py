@@ -23,7 +23,7 @@ _ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64", "386": "i386"}
 
 def digest_of(report: ScanReport) -> str:
     """The digest findings are keyed by (the manifest digest, else the image id)."""
-    return report.image.digest or report.image.image_id or "unknown-digest"
+    return report.image.identity or "unknown-digest"
 
 
 def resources_of(report: ScanReport) -> tuple[list[dict[str, Any]], int]:
